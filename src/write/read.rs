@@ -1,0 +1,28 @@
+//! Staged Parquet files read back into Arrow batches, for destinations that load batches
+//! rather than files.
+
+use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::{Error, Result};
+
+/// Rows per batch read back: big enough that per-batch overhead in a loader is negligible,
+/// small enough to keep a wide table's batch to a few megabytes.
+const READ_BATCH_ROWS: usize = 8192;
+
+/// Every row of a Parquet file held in memory, as batches with the schema it was written with
+/// (time zones included, from the Arrow schema stored in the file's metadata).
+pub fn read_batches(bytes: Bytes) -> Result<Vec<RecordBatch>> {
+    let size = bytes.len();
+    let failed = |e: &dyn std::fmt::Display| {
+        let context = format!("reading a staged Parquet file of {size} bytes");
+        Error::io(context, std::io::Error::other(e.to_string()))
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| failed(&e))?
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()
+        .map_err(|e| failed(&e))?;
+    reader.collect::<Result<_, _>>().map_err(|e| failed(&e))
+}
