@@ -1,0 +1,222 @@
+//! The sync engine: takes the run lock, opens the checkpoint, connects to Zuora, staging and the
+//! warehouse, discovers the objects and syncs them in parallel (each through `object`), and
+//! accounts for the run in a `RunSummary`. A failed object does not stop the others.
+
+mod fetch;
+mod object;
+mod plan;
+mod summary;
+
+pub use summary::{ObjectSummary, RunSummary, StageSeconds};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+
+use crate::checkpoint::{Checkpoint, RunLock};
+use crate::config::Config;
+use crate::error::{Error, Result, exit};
+use crate::schema::ObjectSchema;
+use crate::stage::{self, Stage};
+use crate::warehouse::{self, Warehouse};
+use crate::zuora::ZuoraClient;
+
+/// What a sync is asked to do beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Sync only these objects (Describe names), instead of the configured ones.
+    pub objects: Option<Vec<String>>,
+}
+
+/// Everything the objects of one run share.
+pub(crate) struct RunContext {
+    pub(crate) config: Config,
+    pub(crate) run_id: String,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) client: ZuoraClient,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) stage: Arc<dyn Stage>,
+    pub(crate) warehouse: Arc<dyn Warehouse>,
+    pub(crate) stop: Arc<AtomicBool>,
+}
+
+/// A new run id: its start time, readable and sortable, and a random suffix.
+pub fn new_run_id(started_at: DateTime<Utc>) -> String {
+    format!(
+        "{}-{:04x}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+/// Runs one sync. Errors that stop the whole run (the lock, credentials, an unreachable
+/// service) are returned; an object's failure is recorded in its summary.
+pub async fn sync(
+    config: &Config,
+    options: &SyncOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<RunSummary> {
+    let started_at = Utc::now();
+    let run_id = new_run_id(started_at);
+    let _lock = RunLock::acquire(&config.state.lock_path(), &run_id)?;
+    let checkpoint = Checkpoint::open(&config.state.path)?;
+    checkpoint.begin_run(&run_id)?;
+    tracing::info!(run_id = %run_id, "Sync started");
+
+    let outcome = prepare(config, &run_id, started_at, checkpoint, stop).await;
+    let context = match outcome {
+        Ok(context) => context,
+        Err((error, checkpoint)) => {
+            if let Some(checkpoint) = checkpoint {
+                let _ = checkpoint.finish_run(&run_id, "failed", &error_json(&error));
+            }
+            return Err(error);
+        }
+    };
+    let summary = run_objects(&context, options).await;
+    let json = serde_json::to_string(&summary).expect("summaries serialise");
+    context
+        .checkpoint
+        .finish_run(&run_id, &summary.status, &json)?;
+    tracing::info!(run_id = %run_id, status = %summary.status, "Sync finished");
+    Ok(summary)
+}
+
+type Prepared = std::result::Result<RunContext, (Error, Option<Checkpoint>)>;
+
+async fn prepare(
+    config: &Config,
+    run_id: &str,
+    started_at: DateTime<Utc>,
+    checkpoint: Checkpoint,
+    stop: Arc<AtomicBool>,
+) -> Prepared {
+    let connect = || -> Result<_> {
+        let client = ZuoraClient::new(&config.zuora)?;
+        let stage = stage::open(&config.staging)?;
+        let warehouse = warehouse::open(&config.warehouse, Arc::clone(&stage))?;
+        Ok((client, stage, warehouse))
+    };
+    let (client, stage, warehouse) = match connect() {
+        Ok(parts) => parts,
+        Err(e) => return Err((e, Some(checkpoint))),
+    };
+    if let Err(e) = client.authenticate().await {
+        return Err((e, Some(checkpoint)));
+    }
+    Ok(RunContext {
+        config: config.clone(),
+        run_id: run_id.to_string(),
+        started_at,
+        client,
+        checkpoint,
+        stage,
+        warehouse,
+        stop,
+    })
+}
+
+async fn run_objects(context: &RunContext, options: &SyncOptions) -> RunSummary {
+    let mut summary = RunSummary {
+        run_id: context.run_id.clone(),
+        status: String::new(),
+        started_at: context.started_at,
+        finished_at: context.started_at,
+        seconds: 0.0,
+        warehouse: context.warehouse.describe(),
+        staging: context.stage.describe(),
+        objects: BTreeMap::new(),
+        error: None,
+        exit_code: exit::SUCCESS,
+    };
+    match select_objects(context, options).await {
+        Ok(names) => {
+            let parallel = context.config.sync.max_parallel_objects;
+            let results: Vec<(String, ObjectSummary)> = futures::stream::iter(names)
+                .map(|name| async move {
+                    let outcome = sync_object(context, &name).await;
+                    (name, outcome)
+                })
+                .buffer_unordered(parallel)
+                .collect()
+                .await;
+            summary.objects.extend(results);
+            summary.settle();
+        }
+        Err(e) => {
+            summary.status = "failed".to_string();
+            summary.exit_code = e.exit_code();
+            summary.error = Some(e.to_string());
+        }
+    }
+    if context.stop.load(Ordering::SeqCst) && summary.exit_code != exit::SUCCESS {
+        summary.status = "interrupted".to_string();
+        summary.exit_code = exit::INTERRUPTED;
+    }
+    summary.finished_at = Utc::now();
+    summary.seconds = (summary.finished_at - summary.started_at).as_seconds_f64();
+    summary
+}
+
+/// The configured objects, or every object Describe lists, less the excluded ones.
+async fn select_objects(context: &RunContext, options: &SyncOptions) -> Result<Vec<String>> {
+    let zuora = &context.config.zuora;
+    let mut names = match options.objects.clone().or_else(|| zuora.objects.clone()) {
+        Some(names) => names,
+        None => context.client.list_objects().await?,
+    };
+    names.retain(|n| {
+        !zuora
+            .exclude_objects
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(n))
+    });
+    names.dedup();
+    Ok(names)
+}
+
+async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
+    let schema = match describe(context, name).await {
+        Ok(schema) => schema,
+        Err(e) => return failed(ObjectSummary::default(), name, &e),
+    };
+    let mut run = object::ObjectRun::new(context, schema);
+    let outcome = run.run().await;
+    let summary = run.into_summary();
+    match outcome {
+        Ok(()) => ObjectSummary {
+            status: "ok".to_string(),
+            ..summary
+        },
+        Err(e) => {
+            let _ = context.checkpoint.set_error(name, &e.to_string());
+            failed(summary, name, &e)
+        }
+    }
+}
+
+async fn describe(context: &RunContext, name: &str) -> Result<ObjectSchema> {
+    let described = context.client.describe(name).await?;
+    for skipped in &described.skipped {
+        tracing::warn!(object = name, field = %skipped.name, reason = %skipped.reason,
+            "Field left out");
+    }
+    Ok(described.schema)
+}
+
+fn failed(summary: ObjectSummary, name: &str, error: &Error) -> ObjectSummary {
+    tracing::error!(object = name, error = %error, "Object failed");
+    ObjectSummary {
+        status: "failed".to_string(),
+        error: Some(error.to_string()),
+        exit_code: error.exit_code(),
+        ..summary
+    }
+}
+
+fn error_json(error: &Error) -> String {
+    serde_json::json!({ "status": "failed", "error": error.to_string() }).to_string()
+}
