@@ -1,0 +1,8 @@
+//! Integration tests: they drive the real `zuora-sync` binary against the emulators that ship
+//! with it, in temporary folders, and check the warehouse cell by cell. One test binary keeps
+//! link time down.
+
+mod bad_input;
+mod crash;
+mod support;
+mod sync_exact;
