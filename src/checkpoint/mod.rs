@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use crate::error::{Error, Result};
 use crate::schema::ObjectSchema;
 
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("v1.sql"), include_str!("v2.sql")];
 
 pub struct Checkpoint {
     conn: Mutex<Connection>,
@@ -186,29 +186,42 @@ impl Checkpoint {
         object: &str,
         run_id: &str,
         phase: Phase,
-        ranges: &[Range],
+        spans: &[Span],
+    ) -> Result<Vec<Window>> {
+        let ids = self.write(|tx| insert_windows(tx, object, run_id, phase, spans))?;
+        let windows = self.unmerged_windows(object)?;
+        Ok(windows
+            .into_iter()
+            .filter(|w| ids.contains(&w.id))
+            .collect())
+    }
+
+    /// Ends a window early and hands the rest of its range to new windows, in one transaction:
+    /// the window keeps what it read (its range now ends at `covered_end` when given) and the
+    /// new windows cover the rest. Used to read a busy second in parallel.
+    pub fn split_window(
+        &self,
+        window: &Window,
+        progress: &Progress,
+        covered_end: Option<DateTime<Utc>>,
+        spans: &[Span],
     ) -> Result<Vec<Window>> {
         let ids = self.write(|tx| {
-            let mut ids = Vec::with_capacity(ranges.len());
-            for (start, end) in ranges {
+            update_progress(tx, window.id, progress, 0, true)?;
+            if let Some(end) = covered_end {
                 tx.execute(
-                    "INSERT INTO windows (object, run_id, phase, range_start, range_end, state,
-                                          updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
-                    params![
-                        object,
-                        run_id,
-                        phase.as_str(),
-                        start.map(time),
-                        end.map(time),
-                        now()
-                    ],
+                    "UPDATE windows SET range_end = ?2 WHERE id = ?1",
+                    params![window.id, time(end)],
                 )?;
-                ids.push(tx.last_insert_rowid());
             }
-            Ok(ids)
+            let run_id: String = tx.query_row(
+                "SELECT run_id FROM windows WHERE id = ?1",
+                [window.id],
+                |r| r.get(0),
+            )?;
+            insert_windows(tx, &window.object, &run_id, window.phase, spans)
         })?;
-        let windows = self.unmerged_windows(object)?;
+        let windows = self.unmerged_windows(&window.object)?;
         Ok(windows
             .into_iter()
             .filter(|w| ids.contains(&w.id))
@@ -240,14 +253,22 @@ impl Checkpoint {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            update_progress(tx, window.id, progress, done)?;
+            update_progress(tx, window.id, progress, 0, done)?;
             Ok(id)
         })
     }
 
-    /// Records progress that produced no file (pages without rows), or the window's last page.
-    pub fn commit_progress(&self, window: &Window, progress: &Progress, done: bool) -> Result<()> {
-        self.write(|tx| update_progress(tx, window.id, progress, done))
+    /// Records a page that is durable outside a committed Parquet file: its rows (if any) are in
+    /// the window's spool file, which now holds `spool_bytes` bytes of committed pages. `done`
+    /// when it was the window's last page.
+    pub fn commit_page(
+        &self,
+        window: &Window,
+        progress: &Progress,
+        spool_bytes: u64,
+        done: bool,
+    ) -> Result<()> {
+        self.write(|tx| update_progress(tx, window.id, progress, spool_bytes, done))
     }
 
     /// Forgets a window's cursor, so that the next read restarts from its last committed row.
@@ -340,12 +361,7 @@ impl Checkpoint {
                 |r| r.get(0),
             )?;
             if unmerged == 0 {
-                let end: Option<String> = tx.query_row(
-                    "SELECT range_end FROM windows WHERE object = ?1 AND state = 'merged'
-                     ORDER BY id DESC LIMIT 1",
-                    [object],
-                    |r| r.get(0),
-                )?;
+                let end = newest_end(tx, object)?;
                 tx.execute(
                     "UPDATE objects SET phase = 'incremental', status = 'Active', watermark = ?2
                      WHERE object = ?1",
@@ -372,6 +388,16 @@ impl Checkpoint {
         })
     }
 
+    pub fn set_deletes_checked(&self, object: &str, at: DateTime<Utc>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE objects SET deletes_checked_at = ?2 WHERE object = ?1",
+                params![object, time(at)],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Forgets everything about an object: its next sync is a full historical sync again.
     pub fn reset_object(&self, object: &str) -> Result<bool> {
         self.write(|tx| {
@@ -386,11 +412,12 @@ fn update_progress(
     tx: &Transaction<'_>,
     window: i64,
     p: &Progress,
+    spool_bytes: u64,
     done: bool,
 ) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE windows SET next_page = ?2, last_value = ?3, last_id = ?4, pages = ?5, rows = ?6,
-                            updated_at = ?7
+                            spool_bytes = ?7, updated_at = ?8
          WHERE id = ?1",
         params![
             window,
@@ -399,6 +426,7 @@ fn update_progress(
             p.last_id,
             p.pages,
             p.rows,
+            spool_bytes,
             now()
         ],
     )?;
@@ -409,6 +437,51 @@ fn update_progress(
         )?;
     }
     Ok(())
+}
+
+/// The latest end of the object's merged windows: everything before it is merged.
+fn newest_end(tx: &Transaction<'_>, object: &str) -> rusqlite::Result<Option<String>> {
+    let mut stmt = tx.prepare(
+        "SELECT range_end FROM windows WHERE object = ?1 AND state = 'merged'
+         AND range_end IS NOT NULL",
+    )?;
+    let ends = stmt.query_map([object], |r| r.get::<_, String>(0))?;
+    let mut newest: Option<DateTime<Utc>> = None;
+    for end in ends {
+        let end = parse_time(&end?)?;
+        newest = Some(newest.map_or(end, |n| n.max(end)));
+    }
+    Ok(newest.map(time))
+}
+
+fn insert_windows(
+    tx: &Transaction<'_>,
+    object: &str,
+    run_id: &str,
+    phase: Phase,
+    spans: &[Span],
+) -> rusqlite::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(spans.len());
+    for span in spans {
+        tx.execute(
+            "INSERT INTO windows (object, run_id, phase, range_start, range_end, id_start, id_end,
+                                  depth, state, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+            params![
+                object,
+                run_id,
+                phase.as_str(),
+                span.start.map(time),
+                span.end.map(time),
+                span.id_start,
+                span.id_end,
+                span.depth,
+                now()
+            ],
+        )?;
+        ids.push(tx.last_insert_rowid());
+    }
+    Ok(ids)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -486,7 +559,10 @@ mod tests {
                 "Account",
                 "r1",
                 Phase::Historical,
-                &[(None, Some(at(1))), (Some(at(1)), Some(at(2)))],
+                &[
+                    Span::new(None, Some(at(1))),
+                    Span::new(Some(at(1)), Some(at(2))),
+                ],
             )
             .unwrap();
         assert_eq!(windows.len(), 2);
@@ -498,7 +574,7 @@ mod tests {
         };
         cp.commit_file(&windows[0], &file(0), &progress, false)
             .unwrap();
-        cp.commit_progress(&windows[0], &progress, true).unwrap();
+        cp.commit_page(&windows[0], &progress, 0, true).unwrap();
         let written = cp.files("Account", FileState::Written).unwrap();
         cp.set_file_state(&written, FileState::Copied).unwrap();
         let state = cp.complete_merge("Account", 10).unwrap().unwrap();
@@ -509,7 +585,7 @@ mod tests {
         );
         assert_eq!(state.watermark, None);
 
-        cp.commit_progress(&windows[1], &Progress::default(), true)
+        cp.commit_page(&windows[1], &Progress::default(), 0, true)
             .unwrap();
         let state = cp.complete_merge("Account", 0).unwrap().unwrap();
         assert_eq!(state.status, ObjectStatus::Active);
@@ -526,7 +602,12 @@ mod tests {
         let instance = {
             let cp = Checkpoint::open(&path).unwrap();
             cp.ensure_object("Invoice", "r1").unwrap();
-            let w = cp.plan_windows("Invoice", "r1", Phase::Historical, &[(None, Some(at(3)))]);
+            let w = cp.plan_windows(
+                "Invoice",
+                "r1",
+                Phase::Historical,
+                &[Span::new(None, Some(at(3)))],
+            );
             let progress = Progress {
                 next_page: Some("cursor-2".into()),
                 last_value: Some(at(2)),

@@ -11,6 +11,8 @@ use crate::schema::ObjectSchema;
 pub enum Phase {
     Historical,
     Incremental,
+    /// A window that reads the ids of deleted rows instead of pages.
+    Deletes,
 }
 
 impl Phase {
@@ -18,14 +20,15 @@ impl Phase {
         match self {
             Self::Historical => "historical",
             Self::Incremental => "incremental",
+            Self::Deletes => "deletes",
         }
     }
 
     fn parse(text: &str) -> Self {
-        if text == "incremental" {
-            Self::Incremental
-        } else {
-            Self::Historical
+        match text {
+            "incremental" => Self::Incremental,
+            "deletes" => Self::Deletes,
+            _ => Self::Historical,
         }
     }
 }
@@ -59,11 +62,31 @@ pub struct ObjectState {
     pub rows_merged: u64,
     pub last_run_id: Option<String>,
     pub last_error: Option<String>,
+    /// When deleted ids were last read for this object.
+    pub deletes_checked_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 
+impl ObjectState {
+    /// The state of an object that was never synced.
+    pub fn new(object: &str) -> Self {
+        Self {
+            object: object.to_string(),
+            phase: Phase::Historical,
+            status: ObjectStatus::InProgress,
+            watermark: None,
+            schema: None,
+            rows_merged: 0,
+            last_run_id: None,
+            last_error: None,
+            deletes_checked_at: None,
+            updated_at: chrono::Utc::now(),
+        }
+    }
+}
+
 pub(super) const OBJECT_COLUMNS: &str = "SELECT object, phase, status, watermark, schema_json, \
-     rows_merged, last_run_id, last_error, updated_at FROM objects";
+     rows_merged, last_run_id, last_error, updated_at, deletes_checked_at FROM objects";
 
 impl ObjectState {
     pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -82,6 +105,7 @@ impl ObjectState {
             last_run_id: row.get(6)?,
             last_error: row.get(7)?,
             updated_at: parse_time(&row.get::<_, String>(8)?)?,
+            deletes_checked_at: optional_time(row, 9)?,
         })
     }
 }
@@ -96,8 +120,27 @@ pub enum WindowState {
     Merged,
 }
 
-/// The bounds of a window, `[start, end)`; `None` leaves a side open.
-pub type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+/// What a new window covers: `[start, end)` of the cursor field and, for a window that splits
+/// a busy second, `[id_start, id_end)` of the ids. `None` leaves a side open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub id_start: Option<String>,
+    pub id_end: Option<String>,
+    /// How many splits led to this window; splitting stops at a limit.
+    pub depth: u32,
+}
+
+impl Span {
+    pub fn new(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Self {
+        Self {
+            start,
+            end,
+            ..Self::default()
+        }
+    }
+}
 
 /// A half-open range `[start, end)` of the object's cursor field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,10 +148,12 @@ pub struct Window {
     pub id: i64,
     pub object: String,
     pub phase: Phase,
-    pub start: Option<DateTime<Utc>>,
-    pub end: Option<DateTime<Utc>>,
+    pub span: Span,
     pub state: WindowState,
     pub progress: Progress,
+    /// Bytes of pages held in the spool file of the Parquet file being filled: pages that are
+    /// committed but not yet in a committed Parquet file.
+    pub spool_bytes: u64,
 }
 
 /// How far a window has been read and committed.
@@ -124,7 +169,7 @@ pub struct Progress {
 }
 
 pub(super) const WINDOW_COLUMNS: &str = "SELECT id, object, phase, range_start, range_end, state, \
-     next_page, last_value, last_id, pages, rows FROM windows";
+     next_page, last_value, last_id, pages, rows, id_start, id_end, depth, spool_bytes FROM windows";
 
 impl Window {
     pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -132,8 +177,14 @@ impl Window {
             id: row.get(0)?,
             object: row.get(1)?,
             phase: Phase::parse(&row.get::<_, String>(2)?),
-            start: optional_time(row, 3)?,
-            end: optional_time(row, 4)?,
+            span: Span {
+                start: optional_time(row, 3)?,
+                end: optional_time(row, 4)?,
+                id_start: row.get(11)?,
+                id_end: row.get(12)?,
+                depth: row.get(13)?,
+            },
+            spool_bytes: row.get(14)?,
             state: match row.get::<_, String>(5)?.as_str() {
                 "open" => WindowState::Open,
                 "fetched" => WindowState::Fetched,

@@ -5,6 +5,7 @@ mod demo;
 mod discover;
 mod emulate;
 mod init;
+mod state;
 mod status;
 mod sync;
 
@@ -53,6 +54,9 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Show each object's status, watermark and pending work from the checkpoint.
     Status(status::StatusArgs),
+    /// Inspect or reset the checkpoint of objects.
+    #[command(subcommand)]
+    State(state::StateCommand),
     /// Run a whole sync from an emulated Zuora tenant into a local DuckDB file.
     Demo(demo::DemoArgs),
     /// Run an emulated service on loopback for testing.
@@ -99,6 +103,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Discover(args) => discover::run(&cli.config, args).await,
         Command::Sync(args) => sync::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args),
+        Command::State(command) => state::run(&cli.config, command),
         Command::Demo(args) => demo::run(args).await,
         Command::Emulate(command) => emulate::run(command).await,
     }

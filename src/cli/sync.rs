@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 
 use crate::config::{Config, Needs};
-use crate::engine::{self, RunSummary, SyncOptions};
+use crate::engine::{self, DryRun, RunSummary, SyncOptions};
 use crate::error::Result;
 
 #[derive(Args, Debug)]
@@ -19,13 +19,31 @@ pub(super) struct SyncArgs {
     /// Sync only these objects (Describe names, comma-separated).
     #[arg(long, value_delimiter = ',')]
     objects: Option<Vec<String>>,
+    /// Forget what was synced of these objects (comma-separated) and read them whole again;
+    /// rows already loaded are merged, not duplicated.
+    #[arg(long, value_delimiter = ',', value_name = "OBJECTS")]
+    full_refresh: Vec<String>,
+    /// Show the windows the sync would read, and read nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub(super) async fn run(config_path: &Path, args: SyncArgs) -> Result<i32> {
-    let config = Config::load(config_path, Needs::EVERYTHING)?;
+    let needs = if args.dry_run {
+        Needs::ZUORA
+    } else {
+        Needs::EVERYTHING
+    };
+    let config = Config::load(config_path, needs)?;
     let options = SyncOptions {
         objects: args.objects,
+        full_refresh: args.full_refresh,
     };
+    if args.dry_run {
+        let plan = engine::dry_run(&config, &options).await?;
+        print_plan(&plan, args.json);
+        return Ok(crate::error::exit::SUCCESS);
+    }
     let summary = run_with_signals(&config, &options).await?;
     if args.json {
         println!(
@@ -58,6 +76,51 @@ async fn watch_signals(stop: Arc<AtomicBool>) {
     }
     tracing::warn!("Stopping after the current page; the checkpoint stays consistent");
     stop.store(true, Ordering::SeqCst);
+}
+
+fn print_plan(plan: &DryRun, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(plan).expect("plans serialise")
+        );
+        return;
+    }
+    let show = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("-".to_string(), |t| {
+            t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        })
+    };
+    println!("Zuora's clock: {}", show(Some(plan.now)));
+    for object in &plan.objects {
+        println!(
+            "{} ({}, watermark {})",
+            object.object,
+            object.status,
+            show(object.watermark)
+        );
+        let windows = object.resumed.iter().map(|w| ("resume", w));
+        for (what, w) in windows.chain(object.planned.iter().map(|w| ("read", w))) {
+            let ids = match (&w.id_start, &w.id_end) {
+                (None, None) => String::new(),
+                (a, b) => format!(
+                    " ids [{}, {})",
+                    a.as_deref().unwrap_or(""),
+                    b.as_deref().unwrap_or("")
+                ),
+            };
+            println!(
+                "    {what:<7} {:<12} [{}, {}){ids}  {} pages read",
+                w.phase,
+                show(w.start),
+                show(w.end),
+                w.pages_read
+            );
+        }
+        if object.resumed.is_empty() && object.planned.is_empty() {
+            println!("    up to date");
+        }
+    }
 }
 
 pub(super) fn print_summary(summary: &RunSummary) {

@@ -149,24 +149,68 @@ pub struct SyncConfig {
     /// How far behind now the newest window ends: Zuora's query index is eventually consistent.
     pub lag: Duration,
     /// How far before the watermark each incremental window starts again.
-    pub lookback: Duration,
+    pub lookback: Lookback,
     /// Rows updated before this are not read on the first sync; `None` reads everything.
     pub start: Option<DateTime<Utc>>,
     pub max_parallel_objects: usize,
+    /// Windows read at once, across all objects.
+    pub max_parallel_windows: usize,
+    /// How many windows the first sync of an object is split into.
+    pub backfill_windows: usize,
+    /// Read deleted ids from Data Query and flag them `_deleted`.
+    pub deletes: bool,
+    pub delete_check_interval: Duration,
     pub objects: BTreeMap<String, ObjectOverrides>,
+}
+
+/// How much history an incremental run reads again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookback {
+    /// From this long before the watermark.
+    Since(Duration),
+    /// Everything, every run: the only way to see changes that never bump `UpdatedDate` on
+    /// rows of any age.
+    All,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ObjectOverrides {
-    pub lookback: Option<Duration>,
+    pub lookback: Option<Lookback>,
 }
 
+/// Item tables whose rows change with related objects without their `UpdatedDate` moving:
+/// peers re-read 14 days of them (90 for credit memo items), and so does zuora-sync unless
+/// configured otherwise.
+const DEFAULT_LOOKBACKS: &[(&str, u64)] = &[
+    ("InvoiceItem", 14),
+    ("TaxationItem", 14),
+    ("DebitMemoItem", 14),
+    ("CreditMemoItem", 90),
+    ("InvoiceItemAdjustment", 14),
+    ("CreditMemoApplicationItem", 14),
+    ("DebitMemoApplicationItem", 14),
+    ("PaymentApplicationItem", 14),
+    ("RefundApplicationItem", 14),
+];
+
 impl SyncConfig {
-    pub fn lookback_for(&self, object: &str) -> Duration {
-        self.objects
-            .get(object)
-            .and_then(|o| o.lookback)
-            .unwrap_or(self.lookback)
+    pub fn lookback_for(&self, object: &str) -> Lookback {
+        let configured = self
+            .objects
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(object));
+        if let Some(lookback) = configured.and_then(|(_, o)| o.lookback) {
+            return lookback;
+        }
+        let default = DEFAULT_LOOKBACKS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(object));
+        match (self.lookback, default) {
+            (Lookback::Since(global), Some((_, days))) => {
+                Lookback::Since(global.max(Duration::from_secs(days * 86_400)))
+            }
+            (global, _) => global,
+        }
     }
 }
 
@@ -296,6 +340,14 @@ mod tests {
         );
         assert_eq!(config.warehouse.schema(), "zuora");
         assert_eq!(config.sync.lag, Duration::from_secs(300));
+        assert_eq!(
+            config.sync.lookback_for("Account"),
+            Lookback::Since(Duration::ZERO)
+        );
+        assert_eq!(
+            config.sync.lookback_for("InvoiceItem"),
+            Lookback::Since(Duration::from_secs(14 * 86_400))
+        );
     }
 
     #[test]

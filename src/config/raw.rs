@@ -75,6 +75,10 @@ struct RawSync {
     lookback: Option<String>,
     start_date: Option<String>,
     max_parallel_objects: Option<usize>,
+    max_parallel_windows: Option<usize>,
+    backfill_windows: Option<usize>,
+    deletes: Option<String>,
+    delete_check_interval: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -452,12 +456,26 @@ fn resolve_sync(
         None => Some(Duration::from_secs(5 * 60)),
     };
     let lookback = match raw.lookback {
-        Some(t) => parse_duration("[sync] lookback", &t, problems),
-        None => Some(Duration::ZERO),
+        Some(t) => parse_lookback("[sync] lookback", &t, problems),
+        None => Some(Lookback::Since(Duration::ZERO)),
     };
     let start = match raw.start_date {
         Some(t) => Some(parse_instant("[sync] start_date", &t, problems)?),
         None => None,
+    };
+    let deletes = match raw.deletes.as_deref() {
+        None | Some("data_query") => true,
+        Some("off") => false,
+        Some(other) => {
+            problems.push(format!(
+                "[sync] deletes = {other:?} must be \"data_query\" or \"off\""
+            ));
+            false
+        }
+    };
+    let delete_check_interval = match raw.delete_check_interval {
+        Some(t) => parse_duration("[sync] delete_check_interval", &t, problems),
+        None => Some(Duration::from_secs(3600)),
     };
     let overrides = objects
         .into_iter()
@@ -465,17 +483,35 @@ fn resolve_sync(
             let key = format!("[objects.{object}] lookback");
             let lookback = raw
                 .lookback
-                .and_then(|t| parse_duration(&key, &t, problems));
+                .and_then(|t| parse_lookback(&key, &t, problems));
             (object, ObjectOverrides { lookback })
         })
         .collect();
+    let windows = raw.max_parallel_windows.unwrap_or(8);
+    if !(1..=80).contains(&windows) {
+        problems.push(format!(
+            "[sync] max_parallel_windows = {windows} must be 1..=80"
+        ));
+    }
     Some(SyncConfig {
         lag: lag?,
         lookback: lookback?,
         start,
         max_parallel_objects: raw.max_parallel_objects.unwrap_or(4).max(1),
+        max_parallel_windows: windows,
+        backfill_windows: raw.backfill_windows.unwrap_or(windows).clamp(1, 1024),
+        deletes,
+        delete_check_interval: delete_check_interval?,
         objects: overrides,
     })
+}
+
+/// A duration, or `"all"`: re-read the whole object on every run.
+fn parse_lookback(key: &str, text: &str, problems: &mut Problems) -> Option<Lookback> {
+    if text == "all" {
+        return Some(Lookback::All);
+    }
+    parse_duration(key, text, problems).map(Lookback::Since)
 }
 
 fn is_identifier(text: &str) -> bool {

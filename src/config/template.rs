@@ -58,15 +58,26 @@ path = "checkpoint.db"
 [sync]
 # Windows end this far behind now, because Zuora's query index is eventually consistent.
 # lag = "5m"
-# Each incremental run re-reads this much history before the watermark.
+# Each incremental run re-reads this much history before the watermark ("all": everything).
 # lookback = "0s"
 # The first sync reads rows updated since this date; omitted: everything.
 # start_date = "2020-01-01"
-# Objects synced at once.
+# Objects synced at once, and windows (parts of an object's time range) read at once across
+# all objects. Each window keeps one Object Query request in flight.
 # max_parallel_objects = 4
+# max_parallel_windows = 8
+# The first sync of an object is split into this many windows by UpdatedDate; a second holding
+# many rows is split further by id while it is read.
+# backfill_windows = 8
+# Deleted rows never appear in Object Query: "data_query" reads the ids deleted in the last
+# 30 days from Data Query and flags them _deleted = true; "off" skips that.
+# deletes = "data_query"
+# delete_check_interval = "1h"
 
-# Per-object settings, by Describe name. Item tables need a lookback: changes to related objects
-# do not bump their UpdatedDate.
+# Per-object settings, by Describe name. Item tables need a lookback, because changes to related
+# objects do not bump their UpdatedDate: InvoiceItem, TaxationItem and DebitMemoItem default to
+# 14 days and CreditMemoItem to 90. Fields such as ChargedThroughDate change without bumping
+# UpdatedDate on rows of any age; only lookback = "all" (or a periodic --full-refresh) sees those.
 # [objects.InvoiceItem]
 # lookback = "14d"
 "#

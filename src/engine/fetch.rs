@@ -1,160 +1,388 @@
-//! Reading one window: Object Query pages, decoded into Arrow and appended to a Parquet file in
-//! the local spool. A file is committed (closed, fsync'ed, recorded together with the cursor
-//! after its last page) when it reaches the size target or the window ends; a resumed window
-//! continues from the last committed page.
+//! Reading one window: Object Query pages, decoded into Arrow and appended to a Parquet file,
+//! each page also appended to the file's page spool and committed in the checkpoint before the
+//! next is requested. The Parquet file is committed when it reaches the size target or the
+//! window ends. A resumed window rebuilds its open file from the spool and continues after the
+//! last committed page; a refused cursor restarts the window from its last committed second.
+//!
+//! A full page whose rows all share one second means a busy second: the window hands the rest
+//! of its range to new windows, that second split in two by id, so that it is read in parallel.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use chrono::{DateTime, TimeZone, Utc};
+use arrow::array::{Array, TimestampMicrosecondArray};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use super::object::ObjectRun;
-use crate::checkpoint::{NewFile, Progress, Window};
-use crate::decode::PageDecoder;
+use super::object::{ObjectRun, Tally};
+use super::plan::floor_second;
+use crate::checkpoint::{NewFile, Progress, Span, Window};
+use crate::decode::{DecodedPage, PageDecoder};
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::write::ParquetFile;
-use crate::zuora::{PageRequest, WindowBounds};
+use crate::write::{PageSpool, ParquetFile};
+use crate::zuora::{PageBody, PageRequest, WindowBounds};
 
-/// A Parquet file being filled, not yet committed.
+/// A busy second is split in two at most this many times (into 2^3 = 8 parts); beyond that
+/// its parts are read one page after another.
+const MAX_SPLIT_DEPTH: u32 = 3;
+/// A window restarts without its cursor at most this many times in a row without progress.
+const MAX_CURSOR_RESTARTS: u32 = 3;
+
+/// How a window read ended.
+pub(super) enum WindowEnd {
+    /// Every page is read and committed.
+    Done,
+    /// The rest of the range went to these new windows.
+    Split(Vec<Window>),
+}
+
+/// A Parquet file being filled, with the spool that makes its pages durable meanwhile.
 struct OpenFile {
     file: ParquetFile,
+    spool: PageSpool,
     seq: u32,
     name: String,
 }
 
-pub(super) async fn read_window(run: &mut ObjectRun<'_>, window: &Window) -> Result<()> {
-    let mut decoder =
-        PageDecoder::new(run.schema.clone(), run.synced_at_micros, run.unknown_fields);
-    let mut progress = window.progress.clone();
-    let mut seq = run.checkpoint.file_count(window)?;
-    let mut open: Option<OpenFile> = None;
+struct Reader<'a> {
+    run: &'a ObjectRun<'a>,
+    window: &'a Window,
+    decoder: PageDecoder,
+    progress: Progress,
+    seq: u32,
+    open: Option<OpenFile>,
+    tally: Tally,
+}
+
+pub(super) async fn read_window(
+    run: &ObjectRun<'_>,
+    window: &Window,
+) -> Result<(WindowEnd, Tally)> {
+    let decoder = PageDecoder::new(run.source.clone(), run.synced_at_micros, run.unknown_fields);
+    let seq = run.checkpoint.file_count(window)?;
+    let mut reader = Reader {
+        run,
+        window,
+        decoder,
+        progress: window.progress.clone(),
+        seq,
+        open: None,
+        tally: Tally::default(),
+    };
     tracing::info!(
-        object = %run.schema.object,
+        object = %run.source.object,
         window = window.id,
-        start = ?window.start,
-        end = ?window.end,
-        resumed_pages = progress.pages,
+        start = ?window.span.start,
+        end = ?window.span.end,
+        id_start = ?window.span.id_start,
+        resumed_pages = window.progress.pages,
         "Reading window"
     );
+    reader.reopen_spool()?;
+    let end = reader.read().await?;
+    Ok((end, reader.tally))
+}
 
-    loop {
-        let request = PageRequest {
-            schema: &run.schema,
-            bounds: resume_bounds(window, &progress),
-            cursor: progress.next_page.as_deref(),
+impl Reader<'_> {
+    async fn read(&mut self) -> Result<WindowEnd> {
+        let mut restarts = 0;
+        loop {
+            let request = PageRequest {
+                schema: &self.run.source,
+                bounds: self.bounds(),
+                cursor: self.progress.next_page.as_deref(),
+            };
+            let started = Instant::now();
+            let body = match self.run.client.query_page(&request).await? {
+                PageBody::Page(body) => body,
+                PageBody::CursorRejected(detail) if restarts < MAX_CURSOR_RESTARTS => {
+                    tracing::warn!(object = %self.run.source.object, window = self.window.id,
+                        detail = %detail, "Zuora refused the cursor; restarting from the last \
+                        committed second");
+                    restarts += 1;
+                    self.progress.next_page = None;
+                    continue;
+                }
+                PageBody::CursorRejected(detail) => {
+                    return Err(Error::Source(format!(
+                        "{} kept refusing the cursor of window {}: {detail}",
+                        self.run.source.object, self.window.id
+                    )));
+                }
+            };
+            self.tally.seconds.fetch += started.elapsed().as_secs_f64();
+            failpoint::hit("after_fetch");
+
+            let started = Instant::now();
+            let page = tokio::task::block_in_place(|| self.decoder.decode(&body))?;
+            self.tally.seconds.decode += started.elapsed().as_secs_f64();
+            self.tally.pages += 1;
+            self.tally.rows += page.rows as u64;
+            restarts = 0;
+
+            let busy = self.busy_second(&page);
+            self.keep(&page, &body)?;
+            let done = page.next_page.is_none();
+            if let Some(second) = busy.filter(|_| !done) {
+                return self.split(second).map(WindowEnd::Split);
+            }
+            let full = (self.open.as_ref())
+                .is_some_and(|f| f.file.bytes_so_far() >= self.run.file_target_bytes);
+            let stopping = self.run.stop.load(Ordering::SeqCst);
+            if done || full {
+                self.commit_file(done)?;
+            } else {
+                let spooled = self.open.as_ref().map_or(0, |f| f.spool.len());
+                self.run
+                    .checkpoint
+                    .commit_page(self.window, &self.progress, spooled, false)?;
+            }
+            if done {
+                return Ok(WindowEnd::Done);
+            }
+            if stopping {
+                return Err(Error::Interrupted);
+            }
+        }
+    }
+
+    /// The window's bounds, or, for a window that lost its cursor after reading some pages,
+    /// from the second of its last committed row (rows of that second are read again; the
+    /// merge keeps one of each).
+    fn bounds(&self) -> WindowBounds {
+        let span = &self.window.span;
+        let restart = match (&self.progress.next_page, self.progress.last_value) {
+            (None, Some(last)) if self.progress.pages > 0 => Some(floor_second(last)),
+            _ => None,
         };
-        let started = Instant::now();
-        let body = run.client.query_page(&request).await?;
-        run.summary.seconds.fetch += started.elapsed().as_secs_f64();
-        failpoint::hit("after_fetch");
+        WindowBounds {
+            start: restart.or(span.start),
+            end: span.end,
+            id_start: span.id_start.clone(),
+            id_end: span.id_end.clone(),
+        }
+    }
 
-        let started = Instant::now();
-        let page = tokio::task::block_in_place(|| decoder.decode(&body))?;
-        run.summary.seconds.decode += started.elapsed().as_secs_f64();
-        run.summary.pages += 1;
-        run.summary.rows += page.rows as u64;
-
+    /// Adds a decoded page to the open file and its spool, and to the window's progress.
+    fn keep(&mut self, page: &DecodedPage, body: &[u8]) -> Result<()> {
         if page.rows > 0 {
             let started = Instant::now();
-            if open.is_none() {
-                open = Some(run.create_file(window, seq)?);
-                seq += 1;
+            if self.open.is_none() {
+                self.open = Some(self.create_file(0)?.0);
             }
-            let target = open.as_mut().expect("opened above");
-            tokio::task::block_in_place(|| target.file.write(&page.batch))?;
-            run.summary.seconds.write += started.elapsed().as_secs_f64();
+            let open = self.open.as_mut().expect("opened above");
+            tokio::task::block_in_place(|| -> Result<()> {
+                open.file.write(&page.batch)?;
+                open.spool.append(body)?;
+                Ok(())
+            })?;
+            self.tally.seconds.write += started.elapsed().as_secs_f64();
         }
-
-        progress.pages += 1;
-        progress.rows += page.rows as u64;
-        progress.next_page = page.next_page.clone();
+        self.progress.pages += 1;
+        self.progress.rows += page.rows as u64;
+        self.progress.next_page = page.next_page.clone();
         if let Some((micros, id)) = &page.last_cursor {
-            progress.last_value = Utc.timestamp_micros(*micros).single();
-            progress.last_id = Some(id.clone());
+            self.progress.last_value = Utc.timestamp_micros(*micros).single();
+            self.progress.last_id = Some(id.clone());
         }
+        Ok(())
+    }
 
-        let done = page.next_page.is_none();
-        let stopping = run.stop.load(Ordering::SeqCst);
-        let full = open
-            .as_ref()
-            .is_some_and(|f| f.file.bytes_so_far() >= run.file_target_bytes);
-        match open.take() {
-            Some(file) if done || full || stopping => {
-                run.commit_file(window, file, &progress, done)?
-            }
-            Some(file) => open = Some(file),
-            // Nothing is held in an open file, so the page itself can be committed.
-            None => run.checkpoint.commit_progress(window, &progress, done)?,
-        }
-        if done {
+    /// After a restart, the pages committed since the last committed Parquet file are in the
+    /// spool: decode them again into a new file.
+    fn reopen_spool(&mut self) -> Result<()> {
+        if self.window.spool_bytes == 0 {
             return Ok(());
         }
-        if stopping {
-            return Err(Error::Interrupted);
+        let (mut open, pages) = self.create_file(self.window.spool_bytes)?;
+        for body in &pages {
+            let page = self.decoder.decode(body)?;
+            open.file.write(&page.batch)?;
         }
+        tracing::info!(object = %self.run.source.object, window = self.window.id,
+            pages = pages.len(), "Rebuilt the open file from its page spool");
+        self.open = Some(open);
+        Ok(())
     }
-}
 
-/// Where the next page starts: the cursor if there is one; otherwise, for a window that was
-/// read partly and lost its cursor, the second of its last committed row (rows of that second
-/// are read again; the merge keeps one of each).
-fn resume_bounds(window: &Window, progress: &Progress) -> WindowBounds {
-    let bounds = WindowBounds {
-        start: window.start,
-        end: window.end,
-    };
-    match (&progress.next_page, progress.last_value) {
-        (None, Some(last)) if progress.pages > 0 => WindowBounds {
-            start: Some(floor_second(last)),
-            ..bounds
-        },
-        _ => bounds,
-    }
-}
-
-pub(super) fn floor_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp(), 0)
-        .single()
-        .expect("whole seconds are valid")
-}
-
-impl ObjectRun<'_> {
-    fn create_file(&self, window: &Window, seq: u32) -> Result<OpenFile> {
+    /// Starts the window's next Parquet file and its spool, which already holds
+    /// `committed_spool` bytes of committed pages (returned) when resuming.
+    fn create_file(&mut self, committed_spool: u64) -> Result<(OpenFile, Vec<Vec<u8>>)> {
         let name = format!(
             "{}/{}/w{:08}-{:04}.parquet",
-            self.checkpoint.instance(),
-            self.schema.table,
-            window.id,
-            seq
+            self.run.checkpoint.instance(),
+            self.run.source.table,
+            self.window.id,
+            self.seq
         );
-        let path = self.spool.join(&name);
-        let file = ParquetFile::create(&path, self.arrow_schema.clone(), &self.write_options)?;
-        Ok(OpenFile { file, seq, name })
+        let path = self.run.spool.join(&name);
+        let file = ParquetFile::create(
+            &path,
+            self.run.arrow_schema.clone(),
+            &self.run.write_options,
+        )?;
+        let (spool, pages) = PageSpool::open(&self.spool_path(&name), committed_spool)?;
+        let seq = self.seq;
+        self.seq += 1;
+        Ok((
+            OpenFile {
+                file,
+                spool,
+                seq,
+                name,
+            },
+            pages,
+        ))
     }
 
-    fn commit_file(
-        &mut self,
-        window: &Window,
-        open: OpenFile,
-        progress: &Progress,
-        done: bool,
-    ) -> Result<()> {
+    fn spool_path(&self, name: &str) -> std::path::PathBuf {
+        self.run.spool.join(format!("{name}.pages"))
+    }
+
+    /// Closes the open file (if any) and records it with the progress, in one transaction.
+    fn commit_file(&mut self, done: bool) -> Result<()> {
+        let Some(open) = self.open.take() else {
+            return self
+                .run
+                .checkpoint
+                .commit_page(self.window, &self.progress, 0, done);
+        };
         let started = Instant::now();
         let stats = tokio::task::block_in_place(|| open.file.finish())?;
-        self.summary.seconds.write += started.elapsed().as_secs_f64();
+        self.tally.seconds.write += started.elapsed().as_secs_f64();
         let file = NewFile {
             seq: open.seq,
             name: open.name,
             rows: stats.rows,
             bytes: stats.bytes,
         };
-        self.checkpoint.commit_file(window, &file, progress, done)?;
-        self.summary.files += 1;
-        self.summary.bytes += stats.bytes;
-        tracing::debug!(object = %self.schema.object, file = %file.name, rows = file.rows,
+        self.run
+            .checkpoint
+            .commit_file(self.window, &file, &self.progress, done)?;
+        open.spool.remove();
+        self.tally.files += 1;
+        self.tally.bytes += stats.bytes;
+        tracing::debug!(object = %self.run.source.object, file = %file.name, rows = file.rows,
             bytes = file.bytes, "Wrote file");
         failpoint::hit("after_write");
         Ok(())
+    }
+
+    /// The second that a full page was entirely made of, when the window may still split (not
+    /// too deep yet, and with ids that can be halved).
+    fn busy_second(&self, page: &DecodedPage) -> Option<DateTime<Utc>> {
+        let span = &self.window.span;
+        if page.rows < self.run.page_size || span.depth >= MAX_SPLIT_DEPTH {
+            return None;
+        }
+        let last_id = page.last_cursor.as_ref().map(|(_, id)| id.as_str())?;
+        halves(span.id_start.as_deref(), span.id_end.as_deref())?;
+        halves(Some(last_id), None)?;
+        let cursor = self.run.source.cursor_field()?;
+        let column = page.batch.column_by_name(&cursor.column)?;
+        let values = column
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()?;
+        let first = values.iter().flatten().next()?;
+        let last = page.max_cursor_micros?;
+        let (first, last) = (
+            Utc.timestamp_micros(first).single()?,
+            Utc.timestamp_micros(last).single()?,
+        );
+        let second = floor_second(first);
+        (floor_second(last) == second).then_some(second)
+    }
+
+    /// Hands the rest of the window to new windows: the busy second in two halves by id, and
+    /// whatever comes after it. This window keeps what it read before that second.
+    fn split(&mut self, second: DateTime<Utc>) -> Result<Vec<Window>> {
+        self.commit_file(false)?;
+        let span = &self.window.span;
+        let next = second + TimeDelta::seconds(1);
+        let (low, high) = halves(span.id_start.as_deref(), span.id_end.as_deref())
+            .expect("busy_second checked that the ids halve");
+        let depth = span.depth + 1;
+        let mut spans = vec![
+            Span {
+                start: Some(second),
+                end: Some(next),
+                id_start: low.0,
+                id_end: low.1,
+                depth,
+            },
+            Span {
+                start: Some(second),
+                end: Some(next),
+                id_start: high.0,
+                id_end: high.1,
+                depth,
+            },
+        ];
+        let whole_second = span.start == Some(second) && span.end == Some(next);
+        if !whole_second && span.end.is_none_or(|end| end > next) {
+            spans.push(Span {
+                start: Some(next),
+                end: span.end,
+                id_start: span.id_start.clone(),
+                id_end: span.id_end.clone(),
+                depth: span.depth,
+            });
+        }
+        let covered = (!whole_second).then_some(second);
+        tracing::info!(object = %self.run.source.object, window = self.window.id,
+            second = %second, "Busy second: splitting the window");
+        self.run
+            .checkpoint
+            .split_window(self.window, &self.progress, covered, &spans)
+    }
+}
+
+type IdRange = (Option<String>, Option<String>);
+
+/// Splits the id range `[start, end)` in two at its middle, for 32-digit hex ids.
+fn halves(start: Option<&str>, end: Option<&str>) -> Option<(IdRange, IdRange)> {
+    let parse = |id: &str| {
+        (id.len() == 32)
+            .then(|| u128::from_str_radix(id, 16).ok())
+            .flatten()
+    };
+    let low = match start {
+        Some(id) => parse(id)?,
+        None => 0,
+    };
+    let high = match end {
+        Some(id) => parse(id)?,
+        None => u128::MAX,
+    };
+    if high <= low + 1 {
+        return None;
+    }
+    let middle = format!("{:032x}", low + (high - low) / 2);
+    let start = start.map(str::to_string);
+    let end = end.map(str::to_string);
+    Some(((start, Some(middle.clone())), (Some(middle), end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::halves;
+
+    #[test]
+    fn id_ranges_halve_at_their_middle() {
+        let (low, high) = halves(None, None).unwrap();
+        assert_eq!(
+            low,
+            (None, Some("7fffffffffffffffffffffffffffffff".to_string()))
+        );
+        assert_eq!(high.0.as_deref(), Some("7fffffffffffffffffffffffffffffff"));
+        assert_eq!(high.1, None);
+        let start = "80000000000000000000000000000000";
+        let (low, _) = halves(Some(start), None).unwrap();
+        assert_eq!(low.1.as_deref(), Some("bfffffffffffffffffffffffffffffff"));
+        assert_eq!(
+            halves(Some("short"), None),
+            None,
+            "ids that are not 32 hex digits"
+        );
     }
 }

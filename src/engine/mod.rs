@@ -2,11 +2,14 @@
 //! warehouse, discovers the objects and syncs them in parallel (each through `object`), and
 //! accounts for the run in a `RunSummary`. A failed object does not stop the others.
 
+mod drift;
+mod dry_run;
 mod fetch;
 mod object;
 mod plan;
 mod summary;
 
+pub use dry_run::{DryRun, PlannedObject, PlannedWindow, dry_run};
 pub use summary::{ObjectSummary, RunSummary, StageSeconds};
 
 use std::collections::BTreeMap;
@@ -15,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 
 use crate::checkpoint::{Checkpoint, RunLock};
 use crate::config::Config;
@@ -29,6 +33,8 @@ use crate::zuora::ZuoraClient;
 pub struct SyncOptions {
     /// Sync only these objects (Describe names), instead of the configured ones.
     pub objects: Option<Vec<String>>,
+    /// Forget the checkpoint of these objects first: their sync reads everything again.
+    pub full_refresh: Vec<String>,
 }
 
 /// Everything the objects of one run share.
@@ -36,10 +42,13 @@ pub(crate) struct RunContext {
     pub(crate) config: Config,
     pub(crate) run_id: String,
     pub(crate) started_at: DateTime<Utc>,
+    /// Zuora's clock at the start of the run; windows end relative to it.
+    pub(crate) now: DateTime<Utc>,
     pub(crate) client: ZuoraClient,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) stage: Arc<dyn Stage>,
     pub(crate) warehouse: Arc<dyn Warehouse>,
+    pub(crate) window_permits: Semaphore,
     pub(crate) stop: Arc<AtomicBool>,
 }
 
@@ -66,16 +75,18 @@ pub async fn sync(
     checkpoint.begin_run(&run_id)?;
     tracing::info!(run_id = %run_id, "Sync started");
 
-    let outcome = prepare(config, &run_id, started_at, checkpoint, stop).await;
-    let context = match outcome {
+    let context = match prepare(config, &run_id, started_at, checkpoint, stop).await {
         Ok(context) => context,
         Err((error, checkpoint)) => {
-            if let Some(checkpoint) = checkpoint {
-                let _ = checkpoint.finish_run(&run_id, "failed", &error_json(&error));
-            }
+            let _ = checkpoint.finish_run(&run_id, "failed", &error_json(&error));
             return Err(error);
         }
     };
+    for object in &options.full_refresh {
+        if context.checkpoint.reset_object(object)? {
+            tracing::info!(object = %object, "Full refresh: the checkpoint of the object is reset");
+        }
+    }
     let summary = run_objects(&context, options).await;
     let json = serde_json::to_string(&summary).expect("summaries serialise");
     context
@@ -85,15 +96,13 @@ pub async fn sync(
     Ok(summary)
 }
 
-type Prepared = std::result::Result<RunContext, (Error, Option<Checkpoint>)>;
-
 async fn prepare(
     config: &Config,
     run_id: &str,
     started_at: DateTime<Utc>,
     checkpoint: Checkpoint,
     stop: Arc<AtomicBool>,
-) -> Prepared {
+) -> std::result::Result<RunContext, (Error, Checkpoint)> {
     let connect = || -> Result<_> {
         let client = ZuoraClient::new(&config.zuora)?;
         let stage = stage::open(&config.staging)?;
@@ -102,19 +111,21 @@ async fn prepare(
     };
     let (client, stage, warehouse) = match connect() {
         Ok(parts) => parts,
-        Err(e) => return Err((e, Some(checkpoint))),
+        Err(e) => return Err((e, checkpoint)),
     };
     if let Err(e) = client.authenticate().await {
-        return Err((e, Some(checkpoint)));
+        return Err((e, checkpoint));
     }
     Ok(RunContext {
         config: config.clone(),
         run_id: run_id.to_string(),
         started_at,
+        now: client.server_now(),
         client,
         checkpoint,
         stage,
         warehouse,
+        window_permits: Semaphore::new(config.sync.max_parallel_windows),
         stop,
     })
 }
@@ -132,7 +143,7 @@ async fn run_objects(context: &RunContext, options: &SyncOptions) -> RunSummary 
         error: None,
         exit_code: exit::SUCCESS,
     };
-    match select_objects(context, options).await {
+    match select_objects(&context.client, &context.config, options).await {
         Ok(names) => {
             let parallel = context.config.sync.max_parallel_objects;
             let results: Vec<(String, ObjectSummary)> = futures::stream::iter(names)
@@ -162,11 +173,15 @@ async fn run_objects(context: &RunContext, options: &SyncOptions) -> RunSummary 
 }
 
 /// The configured objects, or every object Describe lists, less the excluded ones.
-async fn select_objects(context: &RunContext, options: &SyncOptions) -> Result<Vec<String>> {
-    let zuora = &context.config.zuora;
+pub(crate) async fn select_objects(
+    client: &ZuoraClient,
+    config: &Config,
+    options: &SyncOptions,
+) -> Result<Vec<String>> {
+    let zuora = &config.zuora;
     let mut names = match options.objects.clone().or_else(|| zuora.objects.clone()) {
         Some(names) => names,
-        None => context.client.list_objects().await?,
+        None => client.list_objects().await?,
     };
     names.retain(|n| {
         !zuora
@@ -179,11 +194,17 @@ async fn select_objects(context: &RunContext, options: &SyncOptions) -> Result<V
 }
 
 async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
-    let schema = match describe(context, name).await {
-        Ok(schema) => schema,
+    let schemas = async {
+        let source = describe(&context.client, name).await?;
+        let stored = context.checkpoint.object(name)?.and_then(|s| s.schema);
+        let table = drift::reconcile(stored.as_ref(), &source)?;
+        Ok::<_, Error>((source, table))
+    };
+    let (source, table) = match schemas.await {
+        Ok(schemas) => schemas,
         Err(e) => return failed(ObjectSummary::default(), name, &e),
     };
-    let mut run = object::ObjectRun::new(context, schema);
+    let run = object::ObjectRun::new(context, source, table);
     let outcome = run.run().await;
     let summary = run.into_summary();
     match outcome {
@@ -198,8 +219,8 @@ async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
     }
 }
 
-async fn describe(context: &RunContext, name: &str) -> Result<ObjectSchema> {
-    let described = context.client.describe(name).await?;
+pub(crate) async fn describe(client: &ZuoraClient, name: &str) -> Result<ObjectSchema> {
+    let described = client.describe(name).await?;
     for skipped in &described.skipped {
         tracing::warn!(object = name, field = %skipped.name, reason = %skipped.reason,
             "Field left out");

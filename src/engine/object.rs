@@ -1,33 +1,54 @@
 //! One object's sync: finish whatever an earlier run left (files to stage, copy or merge,
-//! windows to read), then read the next window, and load it: stage the written files, COPY
-//! them into the landing table, MERGE, and advance the watermark. Each step is recorded in the
-//! checkpoint after it happens and is safe to repeat, so a crash between any two steps is
-//! harmless.
+//! windows to read), then read the next windows in parallel, and load them: stage the written
+//! files, COPY them into the landing table, MERGE, and advance the watermark. Then read the ids
+//! deleted in Zuora and merge them as tombstones. Each step is recorded in the checkpoint after
+//! it happens and is safe to repeat, so a crash between any two steps is harmless.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
 use arrow::datatypes::SchemaRef;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 
-use super::summary::ObjectSummary;
-use super::{RunContext, fetch, plan};
-use crate::checkpoint::{Checkpoint, FileRecord, FileState, Window, WindowState};
+use super::RunContext;
+use super::fetch::{self, WindowEnd};
+use super::plan::{self, Next};
+use super::summary::{ObjectSummary, StageSeconds};
+use crate::checkpoint::{
+    Checkpoint, FileRecord, FileState, NewFile, ObjectStatus, Phase, Progress, Span, Window,
+    WindowState,
+};
 use crate::decode::UnknownFieldPolicy;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::schema::ObjectSchema;
+use crate::schema::{DELETED, ID, ObjectSchema, SYNCED_AT};
 use crate::stage::Stage;
 use crate::warehouse::Warehouse;
-use crate::write::WriteOptions;
-use crate::zuora::ZuoraClient;
+use crate::write::{ParquetFile, WriteOptions};
+use crate::zuora::{PageRequest, WindowBounds, ZuoraClient};
 
 /// COPY INTO takes at most this many files per statement.
 const FILES_PER_COPY: usize = 1000;
 
+/// What reading one window did, added to the object's summary.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) pages: u64,
+    pub(super) rows: u64,
+    pub(super) files: u64,
+    pub(super) bytes: u64,
+    pub(super) seconds: StageSeconds,
+}
+
 pub(super) struct ObjectRun<'a> {
-    pub(super) schema: Arc<ObjectSchema>,
+    /// The object as Describe has it now: what pages are decoded against.
+    pub(super) source: Arc<ObjectSchema>,
+    /// The table as the warehouse has it: `source` plus columns of fields that went away.
+    pub(super) table: ObjectSchema,
     pub(super) arrow_schema: SchemaRef,
     pub(super) client: &'a ZuoraClient,
     pub(super) checkpoint: &'a Checkpoint,
@@ -38,20 +59,22 @@ pub(super) struct ObjectRun<'a> {
     pub(super) write_options: WriteOptions,
     pub(super) synced_at_micros: i64,
     pub(super) unknown_fields: UnknownFieldPolicy,
+    pub(super) page_size: usize,
     pub(super) stop: Arc<AtomicBool>,
-    pub(super) summary: ObjectSummary,
+    summary: Mutex<ObjectSummary>,
     context: &'a RunContext,
 }
 
 impl<'a> ObjectRun<'a> {
-    pub(super) fn new(context: &'a RunContext, schema: ObjectSchema) -> Self {
+    pub(super) fn new(context: &'a RunContext, source: ObjectSchema, table: ObjectSchema) -> Self {
         let summary = ObjectSummary {
-            table: schema.table.clone(),
+            table: source.table.clone(),
             ..ObjectSummary::default()
         };
         Self {
-            arrow_schema: schema.arrow_schema(),
-            schema: Arc::new(schema),
+            arrow_schema: source.arrow_schema(),
+            source: Arc::new(source),
+            table,
             client: &context.client,
             checkpoint: &context.checkpoint,
             stage: context.stage.as_ref(),
@@ -65,58 +88,147 @@ impl<'a> ObjectRun<'a> {
             } else {
                 UnknownFieldPolicy::Error
             },
+            page_size: context.config.zuora.page_size as usize,
             stop: Arc::clone(&context.stop),
-            summary,
+            summary: Mutex::new(summary),
             context,
         }
     }
 
     pub(super) fn into_summary(self) -> ObjectSummary {
-        self.summary
+        self.summary.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) async fn run(&mut self) -> Result<()> {
-        let object = self.schema.object.clone();
+    fn with_summary(&self, f: impl FnOnce(&mut ObjectSummary)) {
+        f(&mut self.summary.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn stopping(&self) -> Result<()> {
+        if self.stop.load(Ordering::SeqCst) {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(super) async fn run(&self) -> Result<()> {
+        let object = self.source.object.clone();
         let state = self
             .checkpoint
             .ensure_object(&object, &self.context.run_id)?;
-        self.summary.watermark_before = state.watermark;
-        self.warehouse.prepare(&self.schema).await?;
-        self.checkpoint.set_schema(&self.schema)?;
+        self.with_summary(|s| s.watermark_before = state.watermark);
+        self.warehouse.prepare(&self.table).await?;
+        self.checkpoint.set_schema(&self.table)?;
 
         let leftovers = self.checkpoint.unmerged_windows(&object)?;
         if !leftovers.is_empty() {
             tracing::info!(object = %object, windows = leftovers.len(), "Resuming an earlier run");
-            self.process(&leftovers).await?;
+            self.process(leftovers).await?;
         }
+        self.stopping()?;
 
         let state = self
             .checkpoint
             .ensure_object(&object, &self.context.run_id)?;
-        let now = self.context.started_at;
-        if let Some((phase, ranges)) =
-            plan::next_windows(&state, &self.schema, &self.context.config.sync, now)
+        let windows = match plan::next(&state, &self.source, &self.context.config.sync, self.now())
         {
-            let run_id = &self.context.run_id;
-            let windows = self
-                .checkpoint
-                .plan_windows(&object, run_id, phase, &ranges)?;
-            self.process(&windows).await?;
+            Next::UpToDate => Vec::new(),
+            Next::Windows(phase, spans) => self.plan(phase, &spans)?,
+            Next::Backfill { start, end } => {
+                let oldest = self.oldest(start, end).await?;
+                let count = self.context.config.sync.backfill_windows;
+                self.plan(
+                    Phase::Historical,
+                    &plan::backfill_spans(oldest, start, end, count),
+                )?
+            }
+        };
+        if !windows.is_empty() {
+            self.process(windows).await?;
         }
-        self.summary.watermark_after = self.checkpoint.object(&object)?.and_then(|s| s.watermark);
+        self.stopping()?;
+        self.read_deletes().await?;
+
+        let after = self.checkpoint.object(&object)?.and_then(|s| s.watermark);
+        self.with_summary(|s| s.watermark_after = after);
         Ok(())
     }
 
-    async fn process(&mut self, windows: &[Window]) -> Result<()> {
-        for window in windows.iter().filter(|w| w.state == WindowState::Open) {
-            fetch::read_window(self, window).await?;
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.context.now
+    }
+
+    fn plan(&self, phase: Phase, spans: &[Span]) -> Result<Vec<Window>> {
+        let run_id = &self.context.run_id;
+        self.checkpoint
+            .plan_windows(&self.source.object, run_id, phase, spans)
+    }
+
+    /// The cursor-field value of the oldest row in `[start, end)`: one page of one row.
+    pub(super) async fn oldest(
+        &self,
+        start: Option<chrono::DateTime<chrono::Utc>>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        oldest_row(self.client, &self.source, start, end).await
+    }
+
+    /// Reads every open window (at most `max_parallel_windows` at once across the run, new
+    /// windows from splits included), then loads what they wrote.
+    async fn process(&self, windows: Vec<Window>) -> Result<()> {
+        let mut pending: Vec<Window> = windows
+            .into_iter()
+            .filter(|w| w.state == WindowState::Open)
+            .collect();
+        let mut reading = FuturesUnordered::new();
+        let mut failure = None;
+        loop {
+            while let Some(window) = pending.pop().filter(|_| failure.is_none()) {
+                reading.push(self.read_one(window));
+            }
+            let Some(outcome) = reading.next().await else {
+                break;
+            };
+            match outcome {
+                Ok(WindowEnd::Done) => {}
+                Ok(WindowEnd::Split(windows)) => pending.extend(windows),
+                // The other windows finish their page; the first error is reported.
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
         }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.stopping()?;
         self.load().await
     }
 
+    async fn read_one(&self, window: Window) -> Result<WindowEnd> {
+        let _permit = self
+            .context
+            .window_permits
+            .acquire()
+            .await
+            .expect("never closed");
+        self.stopping()?;
+        let (end, tally) = fetch::read_window(self, &window).await?;
+        self.with_summary(|s| {
+            s.pages += tally.pages;
+            s.rows += tally.rows;
+            s.files += tally.files;
+            s.bytes += tally.bytes;
+            s.seconds.fetch += tally.seconds.fetch;
+            s.seconds.decode += tally.seconds.decode;
+            s.seconds.write += tally.seconds.write;
+        });
+        Ok(end)
+    }
+
     /// Stages, copies and merges every file that is not merged yet, then cleans up.
-    async fn load(&mut self) -> Result<()> {
-        let object = self.schema.object.clone();
+    async fn load(&self) -> Result<()> {
+        let object = self.source.object.clone();
         let written = self.checkpoint.files(&object, FileState::Written)?;
         self.stage_files(&written).await?;
 
@@ -129,7 +241,7 @@ impl<'a> ObjectRun<'a> {
         self.clean_up().await
     }
 
-    async fn stage_files(&mut self, files: &[FileRecord]) -> Result<()> {
+    async fn stage_files(&self, files: &[FileRecord]) -> Result<()> {
         for file in files {
             let started = Instant::now();
             let local = self.spool.join(&file.name);
@@ -139,21 +251,23 @@ impl<'a> ObjectRun<'a> {
                 .set_file_state(std::slice::from_ref(file), FileState::Staged)?;
             // The staged copy is the durable one now.
             let _ = std::fs::remove_file(&local);
-            self.summary.seconds.stage += started.elapsed().as_secs_f64();
+            self.with_summary(|s| s.seconds.stage += started.elapsed().as_secs_f64());
         }
         Ok(())
     }
 
-    async fn copy_files(&mut self, files: &[FileRecord]) -> Result<()> {
+    async fn copy_files(&self, files: &[FileRecord]) -> Result<()> {
         let started = Instant::now();
         let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        let outcome = self.warehouse.copy(&self.schema, &names).await?;
+        let outcome = self.warehouse.copy(&self.table, &names).await?;
         failpoint::hit("after_copy");
         self.checkpoint.set_file_state(files, FileState::Copied)?;
-        self.summary.copy_statements += outcome.statements;
-        self.summary.seconds.copy += started.elapsed().as_secs_f64();
+        self.with_summary(|s| {
+            s.copy_statements += outcome.statements;
+            s.seconds.copy += started.elapsed().as_secs_f64();
+        });
         tracing::info!(
-            object = %self.schema.object,
+            object = %self.source.object,
             files = outcome.files_loaded,
             skipped = outcome.files_skipped,
             rows = outcome.rows,
@@ -162,8 +276,8 @@ impl<'a> ObjectRun<'a> {
         Ok(())
     }
 
-    async fn merge(&mut self) -> Result<()> {
-        let object = self.schema.object.clone();
+    async fn merge(&self) -> Result<()> {
+        let object = self.source.object.clone();
         let pending = self.checkpoint.unmerged_windows(&object)?;
         let copied = self.checkpoint.files(&object, FileState::Copied)?;
         if copied.is_empty() && !pending.iter().any(|w| w.state == WindowState::Fetched) {
@@ -171,18 +285,20 @@ impl<'a> ObjectRun<'a> {
         }
         failpoint::hit("before_merge");
         let started = Instant::now();
-        let outcome = self.warehouse.merge(&self.schema).await?;
+        let outcome = self.warehouse.merge(&self.table).await?;
         failpoint::hit("after_merge");
         self.checkpoint.complete_merge(&object, outcome.landed)?;
-        self.summary.rows_changed += outcome.changed;
-        self.summary.seconds.merge += started.elapsed().as_secs_f64();
+        self.with_summary(|s| {
+            s.rows_changed += outcome.changed;
+            s.seconds.merge += started.elapsed().as_secs_f64();
+        });
         tracing::info!(object = %object, landed = outcome.landed, changed = outcome.changed,
             "Merged into the final table");
         Ok(())
     }
 
-    async fn clean_up(&mut self) -> Result<()> {
-        let merged = self.checkpoint.unremoved_files(&self.schema.object)?;
+    async fn clean_up(&self) -> Result<()> {
+        let merged = self.checkpoint.unremoved_files(&self.source.object)?;
         if !self.context.config.staging.keep_staged_files {
             for file in &merged {
                 self.stage.delete(&file.name).await?;
@@ -190,4 +306,115 @@ impl<'a> ObjectRun<'a> {
         }
         self.checkpoint.mark_removed(&merged)
     }
+
+    /// Reads the ids deleted in Zuora and merges them as tombstones (`_deleted = true`), once
+    /// the object is fully loaded and the check interval has passed. A failure of the delete
+    /// channel is reported in the summary and the logs; it does not fail the object, whose rows
+    /// are loaded.
+    async fn read_deletes(&self) -> Result<()> {
+        let sync = &self.context.config.sync;
+        let object = &self.source.object;
+        let Some(state) = self.checkpoint.object(object)? else {
+            return Ok(());
+        };
+        let interval = chrono::TimeDelta::from_std(sync.delete_check_interval).unwrap_or_default();
+        let due = state
+            .deletes_checked_at
+            .is_none_or(|at| self.now() - at >= interval);
+        if !sync.deletes || state.status != ObjectStatus::Active || !due {
+            return Ok(());
+        }
+        let checked_at = self.now();
+        let ids = match self.client.deleted_ids(object).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(object = %object, error = %e, "Could not read deleted rows");
+                self.with_summary(|s| s.deletes_error = Some(e.to_string()));
+                return Ok(());
+            }
+        };
+        self.with_summary(|s| s.deleted_ids = ids.len() as u64);
+        if !ids.is_empty() {
+            let window = self.plan(Phase::Deletes, &[Span::default()])?.remove(0);
+            self.write_tombstones(&window, &ids)?;
+            self.load().await?;
+        }
+        self.checkpoint.set_deletes_checked(object, checked_at)
+    }
+
+    /// One Parquet file of tombstones: the id, `_deleted = true`, every other column null.
+    fn write_tombstones(&self, window: &Window, ids: &[String]) -> Result<()> {
+        let schema = &self.arrow_schema;
+        let rows = ids.len();
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|field| -> ArrayRef {
+                match field.name().as_str() {
+                    name if self.source.field(ID).is_some_and(|f| f.column == name) => {
+                        Arc::new(StringArray::from_iter_values(ids))
+                    }
+                    SYNCED_AT => Arc::new(
+                        arrow::array::TimestampMicrosecondArray::from(vec![
+                            self.synced_at_micros;
+                            rows
+                        ])
+                        .with_timezone(crate::schema::UTC),
+                    ),
+                    DELETED => Arc::new(BooleanArray::from(vec![true; rows])),
+                    _ => new_null_array(field.data_type(), rows),
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| Error::Destination(format!("building tombstones: {e}")))?;
+        let name = format!(
+            "{}/{}/w{:08}-0000.parquet",
+            self.checkpoint.instance(),
+            self.source.table,
+            window.id
+        );
+        let mut file =
+            ParquetFile::create(&self.spool.join(&name), schema.clone(), &self.write_options)?;
+        file.write(&batch)?;
+        let stats = file.finish()?;
+        let progress = Progress {
+            pages: 1,
+            rows: rows as u64,
+            ..Progress::default()
+        };
+        let new = NewFile {
+            seq: 0,
+            name,
+            rows: stats.rows,
+            bytes: stats.bytes,
+        };
+        self.checkpoint.commit_file(window, &new, &progress, true)?;
+        Ok(())
+    }
+}
+
+/// The cursor-field value of the oldest row in `[start, end)`, from a one-row page.
+pub(super) async fn oldest_row(
+    client: &ZuoraClient,
+    schema: &ObjectSchema,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let request = PageRequest {
+        schema,
+        bounds: WindowBounds {
+            start,
+            end: Some(end),
+            ..WindowBounds::default()
+        },
+        cursor: None,
+    };
+    let body = client.query_one(&request).await?;
+    let mut decoder =
+        crate::decode::PageDecoder::new(Arc::new(schema.clone()), 0, UnknownFieldPolicy::Ignore);
+    let page = decoder.decode(&body)?;
+    Ok(page
+        .last_cursor
+        .and_then(|(micros, _)| chrono::TimeZone::timestamp_micros(&chrono::Utc, micros).single()))
 }

@@ -39,6 +39,11 @@ pub struct ObjectSummary {
     /// Rows merged into the final table (new or changed).
     pub rows_changed: u64,
     pub copy_statements: u64,
+    /// Ids that Zuora reported deleted in the last 30 days (flagged `_deleted`).
+    pub deleted_ids: u64,
+    /// Why the delete channel could not be read, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletes_error: Option<String>,
     pub watermark_before: Option<DateTime<Utc>>,
     pub watermark_after: Option<DateTime<Utc>>,
     pub seconds: StageSeconds,

@@ -96,9 +96,11 @@ impl Table<'_> {
             .column);
         let columns = self.columns();
         let cursor = self.schema.cursor_field().map(|f| q(&f.column));
+        let (deleted, synced_at) = (q(DELETED), q(SYNCED_AT));
+        // A tombstone outranks every live row of its id: Zuora never brings a deleted id back.
         let order = match &cursor {
-            Some(c) => format!("{c} DESC NULLS LAST, {} DESC", q(SYNCED_AT)),
-            None => format!("{} DESC", q(SYNCED_AT)),
+            Some(c) => format!("{deleted} DESC, {c} DESC NULLS LAST, {synced_at} DESC"),
+            None => format!("{deleted} DESC, {synced_at} DESC"),
         };
         let changed: Vec<String> = columns
             .iter()
@@ -117,8 +119,10 @@ impl Table<'_> {
             "MERGE INTO {target} AS t USING (SELECT {list} FROM (SELECT *, ROW_NUMBER() OVER \
              (PARTITION BY {id} ORDER BY {order}) AS _zs_rank FROM {landing}) AS ranked \
              WHERE _zs_rank = 1) AS s ON t.{id} = s.{id} \
-             WHEN MATCHED AND ({newer}) THEN UPDATE SET {set} \
-             WHEN NOT MATCHED THEN INSERT ({list}) VALUES ({values})",
+             WHEN MATCHED AND s.{deleted} AND NOT t.{deleted} THEN UPDATE SET \
+             {deleted} = TRUE, {synced_at} = s.{synced_at} \
+             WHEN MATCHED AND NOT s.{deleted} AND ({newer}) THEN UPDATE SET {set} \
+             WHEN NOT MATCHED AND NOT s.{deleted} THEN INSERT ({list}) VALUES ({values})",
             target = self.name,
             set = set.join(", "),
             values = values.join(", "),
@@ -180,13 +184,24 @@ mod tests {
         let sql = table.merge_from("`_landing_account`");
         assert!(
             sql.contains(
-                "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `updated_date` DESC NULLS LAST, \
-             `_synced_at` DESC)"
+                "ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_deleted` DESC, `updated_date` \
+                 DESC NULLS LAST, `_synced_at` DESC)"
             ),
             "{sql}"
         );
         assert!(sql.contains("ON t.`id` = s.`id`"), "{sql}");
         assert!(sql.contains("s.`updated_date` > t.`updated_date`"), "{sql}");
         assert!(!sql.contains("s.`_synced_at` IS DISTINCT FROM"), "{sql}");
+        assert!(
+            sql.contains(
+                "WHEN MATCHED AND s.`_deleted` AND NOT t.`_deleted` THEN UPDATE SET \
+                 `_deleted` = TRUE"
+            ),
+            "tombstones only flag the row: {sql}"
+        );
+        assert!(
+            sql.contains("WHEN NOT MATCHED AND NOT s.`_deleted` THEN INSERT"),
+            "{sql}"
+        );
     }
 }

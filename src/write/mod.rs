@@ -9,11 +9,13 @@
 
 mod file;
 mod read;
+mod spool;
 #[cfg(test)]
 mod tests;
 
 pub use file::{FileStats, ParquetFile};
 pub use read::read_batches;
+pub use spool::PageSpool;
 
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;

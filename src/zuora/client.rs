@@ -1,7 +1,10 @@
 //! One client per run: a shared HTTP connection pool, one OAuth token, and one semaphore that
 //! keeps the requests in flight across every object under the configured concurrency.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 
 use tokio::sync::Semaphore;
 use url::Url;
@@ -9,7 +12,7 @@ use url::Url;
 use super::auth::TokenSource;
 use crate::config::{Secret, ZuoraConfig};
 use crate::error::{Error, Result};
-use crate::http::{Response, RetryPolicy, excerpt, send_limited};
+use crate::http::{Response, RetryPolicy, excerpt, send, send_limited};
 
 pub struct ZuoraClient {
     http: reqwest::Client,
@@ -20,6 +23,8 @@ pub struct ZuoraClient {
     version: String,
     entity_ids: Option<String>,
     pub(super) page_size: u32,
+    /// The latest `Date` header from Zuora and when it arrived.
+    server_time: Mutex<Option<(DateTime<Utc>, Instant)>>,
 }
 
 impl ZuoraClient {
@@ -46,7 +51,31 @@ impl ZuoraClient {
             version: config.zuora_version.clone(),
             entity_ids: config.entity_ids.clone(),
             page_size: config.page_size,
+            server_time: Mutex::new(None),
         })
+    }
+
+    /// Zuora's "now", from the `Date` header of its latest response (plus the time since it
+    /// arrived), or this machine's clock before any response. Windows end relative to Zuora's
+    /// clock, because its query index lags Zuora's clock, not ours.
+    pub fn server_now(&self) -> DateTime<Utc> {
+        let seen = *self.server_time.lock().unwrap_or_else(|p| p.into_inner());
+        match seen {
+            Some((date, at)) => date + at.elapsed(),
+            None => Utc::now(),
+        }
+    }
+
+    fn observe_date(&self, response: &Response) {
+        let date = response
+            .headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok());
+        if let Some(date) = date {
+            *self.server_time.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((date.with_timezone(&Utc), Instant::now()));
+        }
     }
 
     /// Fetches a token now, so that wrong credentials fail before any other work starts.
@@ -54,46 +83,71 @@ impl ZuoraClient {
         self.tokens.bearer(&self.http, &self.policy).await.map(drop)
     }
 
-    /// GETs `path` (relative to the base URL) with `query`, retrying per the policy and once
-    /// more with a fresh token when Zuora rejects the current one. Returns a 2xx response;
-    /// any other final status is an error naming the request.
+    /// GETs `path` (relative to the base URL) with `query`. Returns a 2xx response; any other
+    /// final status is an error naming the request.
     pub(super) async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Response> {
+        let response = self.call(reqwest::Method::GET, path, query, None).await?;
+        ensure_success(&format!("GET /{path}"), response)
+    }
+
+    /// Sends a request, retrying per the policy and once more with a fresh token when Zuora
+    /// rejects the current one. Returns the final response, whatever its status.
+    pub(super) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        json: Option<&serde_json::Value>,
+    ) -> Result<Response> {
         let url = self.base_url.join(path).expect("paths are relative");
-        let label = format!("GET /{path}");
+        let label = format!("{method} /{path}");
         let mut refreshed = false;
         loop {
             let bearer = self.tokens.bearer(&self.http, &self.policy).await?;
             let response = send_limited(&self.policy, Some(&self.permits), "Zuora", &label, || {
-                self.request(url.clone(), query, &bearer.value)
+                let request = self.request(method.clone(), url.clone(), query, &bearer.value);
+                match json {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
             })
             .await?;
+            self.observe_date(&response);
             if response.status.as_u16() == 401 && !refreshed {
                 tracing::info!(request = %label, "Zuora rejected the token; fetching a new one");
                 self.tokens.invalidate(&bearer).await;
                 refreshed = true;
                 continue;
             }
-            if !response.status.is_success() {
-                return Err(Error::Source(format!(
-                    "{label} answered {}: {} (Zuora-Request-Id {})",
-                    response.status,
-                    excerpt(&response.body),
-                    header(&response, "zuora-request-id")
-                )));
-            }
             return Ok(response);
         }
     }
 
+    /// Downloads a result file from its pre-signed URL. The bearer token does not go with it,
+    /// and the URL's query (its signature) stays out of messages.
+    pub(super) async fn download(&self, url: &str) -> Result<bytes::Bytes> {
+        let parsed = Url::parse(url)
+            .map_err(|e| Error::Source(format!("Zuora gave a result URL that is not one: {e}")))?;
+        let mut shown = parsed.clone();
+        shown.set_query(None);
+        let label = format!("GET {shown}");
+        let response = send(&self.policy, "Zuora", &label, || {
+            self.http.get(parsed.clone())
+        })
+        .await?;
+        ensure_success(&label, response).map(|r| r.body)
+    }
+
     fn request(
         &self,
+        method: reqwest::Method,
         url: Url,
         query: &[(&str, String)],
         token: &Secret,
     ) -> reqwest::RequestBuilder {
         let mut request = self
             .http
-            .get(url)
+            .request(method, url)
             .query(query)
             .bearer_auth(token.expose())
             .header("Zuora-Version", &self.version);
@@ -102,6 +156,19 @@ impl ZuoraClient {
         }
         request
     }
+}
+
+/// The response if it is a success; otherwise an error naming the request and Zuora's answer.
+pub(super) fn ensure_success(label: &str, response: Response) -> Result<Response> {
+    if response.status.is_success() {
+        return Ok(response);
+    }
+    Err(Error::Source(format!(
+        "{label} answered {}: {} (Zuora-Request-Id {})",
+        response.status,
+        excerpt(&response.body),
+        header(&response, "zuora-request-id")
+    )))
 }
 
 fn header<'a>(response: &'a Response, name: &str) -> &'a str {

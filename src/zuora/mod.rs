@@ -4,9 +4,10 @@
 
 mod auth;
 mod client;
+mod deletes;
 mod describe;
 mod query;
 
 pub use client::ZuoraClient;
 pub use describe::{DescribedObject, SkippedField, parse_describe, parse_object_list};
-pub use query::{PageRequest, WindowBounds};
+pub use query::{PageBody, PageRequest, WindowBounds};

@@ -12,10 +12,12 @@ async fn every_cell_of_every_table_matches_the_tenant_and_a_second_sync_changes_
     for object in &objects {
         let summary = &first["objects"][object];
         assert_eq!(summary["status"], "ok", "{object}: {summary}");
-        assert_eq!(
-            summary["rows"].as_u64().unwrap() as usize,
-            setup.emulator.row_count(object),
-            "{object}: rows read"
+        // A busy second is read again by the windows it is split into, so rows read can
+        // exceed rows stored; the cell-by-cell comparison below is the exact check.
+        let read = summary["rows"].as_u64().unwrap() as usize;
+        assert!(
+            read >= setup.emulator.row_count(object),
+            "{object}: {read} rows read"
         );
     }
     setup.assert_warehouse_matches(&objects);
