@@ -38,6 +38,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// A service refused an operation for want of a privilege; the message names the grant.
+    #[error("{service} refused: {detail}")]
+    Denied {
+        service: &'static str,
+        detail: String,
+    },
+
     /// Zuora answered in a way the API does not allow (and retrying will not change).
     #[error("Zuora: {0}")]
     Source(String),
@@ -92,7 +99,7 @@ impl Error {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Config(_) | Self::Credentials { .. } => exit::CONFIG,
+            Self::Config(_) | Self::Credentials { .. } | Self::Denied { .. } => exit::CONFIG,
             Self::Unavailable { .. } => exit::UNAVAILABLE,
             Self::Locked(_) => exit::LOCKED,
             Self::Interrupted => exit::INTERRUPTED,

@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod databricks;
 pub mod decode;
 pub mod emulator;
 pub mod engine;

@@ -1,6 +1,7 @@
 //! The command line: one clap definition that documents every command and flag, dispatch to
 //! the commands, and the one place where an error is printed and turned into an exit code.
 
+mod check;
 mod demo;
 mod discover;
 mod emulate;
@@ -50,6 +51,8 @@ enum Command {
     Init(init::InitArgs),
     /// List the objects and fields that would be synced, with their types.
     Discover(discover::DiscoverArgs),
+    /// Walk the permissions checklist: every credential and privilege a sync needs.
+    Check(check::CheckArgs),
     /// Sync every selected object: the first run loads everything, later runs what changed.
     Sync(sync::SyncArgs),
     /// Show each object's status, watermark and pending work from the checkpoint.
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Init(args) => init::run(&cli.config, args),
         Command::Discover(args) => discover::run(&cli.config, args).await,
         Command::Sync(args) => sync::run(&cli.config, args).await,
+        Command::Check(args) => check::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args),
         Command::State(command) => state::run(&cli.config, command),
         Command::Demo(args) => demo::run(args).await,

@@ -24,8 +24,8 @@ use crate::checkpoint::{Checkpoint, RunLock};
 use crate::config::Config;
 use crate::error::{Error, Result, exit};
 use crate::schema::ObjectSchema;
-use crate::stage::{self, Stage};
-use crate::warehouse::{self, Warehouse};
+use crate::stage::Stage;
+use crate::warehouse::{Destination, Warehouse};
 use crate::zuora::ZuoraClient;
 
 /// What a sync is asked to do beyond the configuration.
@@ -103,19 +103,21 @@ async fn prepare(
     checkpoint: Checkpoint,
     stop: Arc<AtomicBool>,
 ) -> std::result::Result<RunContext, (Error, Checkpoint)> {
-    let connect = || -> Result<_> {
-        let client = ZuoraClient::new(&config.zuora)?;
-        let stage = stage::open(&config.staging)?;
-        let warehouse = warehouse::open(&config.warehouse, Arc::clone(&stage))?;
-        Ok((client, stage, warehouse))
-    };
-    let (client, stage, warehouse) = match connect() {
+    let connect =
+        || -> Result<_> { Ok((ZuoraClient::new(&config.zuora)?, Destination::open(config)?)) };
+    let (client, destination) = match connect() {
         Ok(parts) => parts,
         Err(e) => return Err((e, checkpoint)),
     };
     if let Err(e) = client.authenticate().await {
         return Err((e, checkpoint));
     }
+    if let Err(e) = destination.authenticate().await {
+        return Err((e, checkpoint));
+    }
+    let Destination {
+        stage, warehouse, ..
+    } = destination;
     Ok(RunContext {
         config: config.clone(),
         run_id: run_id.to_string(),

@@ -3,9 +3,11 @@
 
 mod retry;
 mod send;
+mod token;
 
 pub use retry::{Backoff, RetryPolicy, is_retryable_status, retry_after};
 pub use send::{Response, send, send_limited};
+pub use token::{Bearer, Grant, TokenEndpoint, TokenSource};
 
 /// At most this much of a response body goes into an error message.
 const EXCERPT: usize = 300;

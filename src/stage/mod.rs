@@ -4,8 +4,10 @@
 //! every backend stores them under its own root.
 
 mod store;
+mod volume;
 
 pub use store::ObjectStoreStage;
+pub use volume::VolumeStage;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -33,8 +35,9 @@ pub trait Stage: Send + Sync {
     fn location(&self, name: &str) -> String;
 }
 
-/// The staging area that a configuration names.
-pub fn open(config: &StagingConfig) -> Result<Arc<dyn Stage>> {
+/// The `object_store` staging area (a local folder or S3) that a configuration names; Unity
+/// Catalog volumes need the Databricks client (`warehouse::Destination` opens them).
+pub fn open_store(config: &StagingConfig) -> Result<Arc<dyn Stage>> {
     match &config.location {
         StagingLocation::Local(dir) => Ok(Arc::new(ObjectStoreStage::local(dir)?)),
         StagingLocation::S3(s3) => Ok(Arc::new(ObjectStoreStage::s3(s3)?)),

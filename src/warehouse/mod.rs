@@ -3,10 +3,12 @@
 //! final table, keeping per id the row with the newest `updated_date`. Both steps can be
 //! repeated after a crash without changing the result. The engine only sees this trait.
 
+mod databricks;
 #[cfg(feature = "duckdb")]
 mod duckdb;
 pub mod sql;
 
+pub use self::databricks::{DatabricksWarehouse, S3Credentials};
 #[cfg(feature = "duckdb")]
 pub use self::duckdb::DuckDbWarehouse;
 
@@ -14,10 +16,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::WarehouseConfig;
+use crate::config::{Config, StagingLocation, WarehouseConfig};
+use crate::databricks::Api;
 use crate::error::{Error, Result};
 use crate::schema::ObjectSchema;
-use crate::stage::Stage;
+use crate::stage::{self, Stage, VolumeStage};
 
 /// What a load put into the landing table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,22 +57,73 @@ pub trait Warehouse: Send + Sync {
     async fn merge(&self, schema: &ObjectSchema) -> Result<MergeOutcome>;
 }
 
-/// The warehouse that a configuration names, reading staged files from `stage`.
-pub fn open(config: &WarehouseConfig, stage: Arc<dyn Stage>) -> Result<Arc<dyn Warehouse>> {
-    match config {
-        #[cfg(feature = "duckdb")]
-        WarehouseConfig::DuckDb { path, schema } => {
-            Ok(Arc::new(DuckDbWarehouse::open(path, schema, stage)?))
+/// The staging area and the warehouse that a configuration names, with the Databricks client
+/// they share when the warehouse is Databricks.
+pub struct Destination {
+    pub stage: Arc<dyn Stage>,
+    pub warehouse: Arc<dyn Warehouse>,
+    pub databricks: Option<Arc<Api>>,
+}
+
+impl Destination {
+    pub fn open(config: &Config) -> Result<Self> {
+        match &config.warehouse {
+            WarehouseConfig::DuckDb { path, schema } => {
+                let stage = stage::open_store(&config.staging)?;
+                let warehouse = duckdb_warehouse(path, schema, Arc::clone(&stage))?;
+                Ok(Self {
+                    stage,
+                    warehouse,
+                    databricks: None,
+                })
+            }
+            WarehouseConfig::Databricks(databricks) => {
+                let api = Arc::new(Api::new(databricks)?);
+                let (stage, s3): (Arc<dyn Stage>, _) = match &config.staging.location {
+                    StagingLocation::Volume(root) => {
+                        (Arc::new(VolumeStage::new(Arc::clone(&api), root)), None)
+                    }
+                    _ => (
+                        stage::open_store(&config.staging)?,
+                        Some(S3Credentials::from_env()?),
+                    ),
+                };
+                let warehouse = Arc::new(DatabricksWarehouse::new(
+                    Arc::clone(&api),
+                    databricks,
+                    Arc::clone(&stage),
+                    s3,
+                ));
+                Ok(Self {
+                    stage,
+                    warehouse,
+                    databricks: Some(api),
+                })
+            }
         }
-        #[cfg(not(feature = "duckdb"))]
-        WarehouseConfig::DuckDb { .. } => {
-            let _ = stage;
-            Err(Error::Unsupported(
-                "this zuora-sync was built without the duckdb feature".to_string(),
-            ))
-        }
-        WarehouseConfig::Databricks(_) => Err(Error::Unsupported(
-            "the Databricks warehouse is not available in this build yet".to_string(),
-        )),
     }
+
+    /// Checks the warehouse's credentials now, before any other work.
+    pub async fn authenticate(&self) -> Result<()> {
+        match &self.databricks {
+            Some(api) => api.authenticate().await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "duckdb")]
+fn duckdb_warehouse(
+    path: &std::path::Path,
+    schema: &str,
+    stage: Arc<dyn Stage>,
+) -> Result<Arc<dyn Warehouse>> {
+    Ok(Arc::new(DuckDbWarehouse::open(path, schema, stage)?))
+}
+
+#[cfg(not(feature = "duckdb"))]
+fn duckdb_warehouse(_: &std::path::Path, _: &str, _: Arc<dyn Stage>) -> Result<Arc<dyn Warehouse>> {
+    Err(Error::Unsupported(
+        "this zuora-sync was built without the duckdb feature".to_string(),
+    ))
 }

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::auth::TokenSource;
 use crate::config::{Secret, ZuoraConfig};
 use crate::error::{Error, Result};
-use crate::http::{Response, RetryPolicy, excerpt, send, send_limited};
+use crate::http::{
+    Grant, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send, send_limited,
+};
 
 pub struct ZuoraClient {
     http: reqwest::Client,
@@ -43,7 +44,18 @@ impl ZuoraClient {
             base_url.set_path(&format!("{}/", base_url.path()));
         }
         Ok(Self {
-            tokens: TokenSource::new(&base_url, &config.client_id, secret),
+            tokens: TokenSource::oauth(TokenEndpoint {
+                service: "Zuora",
+                url: base_url
+                    .join("oauth/token")
+                    .expect("a base URL takes a path"),
+                grant: Grant::FormCredentials,
+                client_id: config.client_id.clone(),
+                client_secret: secret,
+                secret_variable: crate::config::ZUORA_SECRET_VAR,
+                // Zuora recommends refreshing about five minutes before expiry.
+                refresh_margin: std::time::Duration::from_secs(300),
+            }),
             http,
             base_url,
             policy: RetryPolicy::new(config.max_retries, config.retry_budget),

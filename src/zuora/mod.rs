@@ -2,7 +2,6 @@
 //! which of their fields can be exported) and Object Query pages over half-open windows of the
 //! cursor field. Pages come back as raw bytes; `decode` turns them into Arrow.
 
-mod auth;
 mod client;
 mod deletes;
 mod describe;
