@@ -59,6 +59,8 @@ pub(crate) fn generate(seed: u64, accounts: usize) -> Tenant {
     for index in 0..accounts {
         generator.account(index);
     }
+    generator.tenant.next_number = generator.next_number;
+    generator.tenant.next_account = accounts as u64 + 1;
     generator.tenant
 }
 
@@ -87,23 +89,31 @@ pub(crate) fn uuid(bits: u128) -> String {
     )
 }
 
+/// The ids of the users that create and update rows: the first draws of the seed's stream, so
+/// later mutations are made by the same users as the generated history.
+pub(super) fn users(seed: u64) -> Vec<String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..6).map(|_| format_id(rng.random())).collect()
+}
+
 /// Catalog positions of the objects, looked up once.
-struct Objects {
-    account: usize,
-    contact: usize,
-    product: usize,
-    product_rate_plan: usize,
-    product_rate_plan_charge: usize,
-    subscription: usize,
-    rate_plan: usize,
-    rate_plan_charge: usize,
-    invoice: usize,
-    invoice_item: usize,
-    payment: usize,
+#[derive(Clone, Copy)]
+pub(super) struct Objects {
+    pub account: usize,
+    pub contact: usize,
+    pub product: usize,
+    pub product_rate_plan: usize,
+    pub product_rate_plan_charge: usize,
+    pub subscription: usize,
+    pub rate_plan: usize,
+    pub rate_plan_charge: usize,
+    pub invoice: usize,
+    pub invoice_item: usize,
+    pub payment: usize,
 }
 
 impl Objects {
-    fn find() -> Objects {
+    pub fn find() -> Objects {
         let at = |name| CATALOG.index(name);
         Objects {
             account: at("Account"),
@@ -122,53 +132,59 @@ impl Objects {
 }
 
 /// The values of one row under construction, set by Describe name.
-struct Draft {
-    object: usize,
-    values: Vec<Option<Value>>,
+pub(super) struct Draft {
+    pub object: usize,
+    pub values: Vec<Option<Value>>,
 }
 
 impl Draft {
-    fn set(&mut self, field: &str, value: Value) -> &mut Self {
+    /// A row of `object` with every field null.
+    pub fn new(object: usize) -> Draft {
+        let values = vec![None; CATALOG.objects[object].fields.len()];
+        Draft { object, values }
+    }
+
+    pub fn set(&mut self, field: &str, value: Value) -> &mut Self {
         let at = CATALOG.objects[self.object].position(field);
         self.values[at] = Some(value);
         self
     }
 
-    fn text(&mut self, field: &str, text: impl Into<String>) -> &mut Self {
+    pub fn text(&mut self, field: &str, text: impl Into<String>) -> &mut Self {
         self.set(field, Value::Text(text.into()))
     }
 
-    fn maybe_text(&mut self, field: &str, text: Option<impl Into<String>>) -> &mut Self {
+    pub fn maybe_text(&mut self, field: &str, text: Option<impl Into<String>>) -> &mut Self {
         match text {
             Some(text) => self.text(field, text),
             None => self,
         }
     }
 
-    fn id(&mut self, field: &str, id: u128) -> &mut Self {
+    pub fn id(&mut self, field: &str, id: u128) -> &mut Self {
         self.text(field, format_id(id))
     }
 
-    fn decimal(&mut self, field: &str, text: impl Into<String>) -> &mut Self {
+    pub fn decimal(&mut self, field: &str, text: impl Into<String>) -> &mut Self {
         self.set(field, Value::Decimal(text.into()))
     }
 
-    fn money(&mut self, field: &str, minor: i64, currency: &str) -> &mut Self {
+    pub fn money(&mut self, field: &str, minor: i64, currency: &str) -> &mut Self {
         self.decimal(field, money_text(minor, currency))
     }
 
-    fn date(&mut self, field: &str, date: NaiveDate) -> &mut Self {
+    pub fn date(&mut self, field: &str, date: NaiveDate) -> &mut Self {
         self.set(field, Value::Date(date))
     }
 
-    fn time(&mut self, field: &str, seconds: i64) -> &mut Self {
+    pub fn time(&mut self, field: &str, seconds: i64) -> &mut Self {
         self.set(field, Value::DateTime(datetime(seconds)))
     }
 }
 
 /// Renders minor currency units the way Zuora's JSON writer renders amounts: trailing zeros
 /// dropped but one fractional digit kept (`299.9`, `0.0`, `123.45`). Yen have no minor unit.
-fn money_text(minor: i64, currency: &str) -> String {
+pub(super) fn money_text(minor: i64, currency: &str) -> String {
     if currency == "JPY" {
         return format!("{minor}.0");
     }
@@ -182,12 +198,12 @@ fn money_text(minor: i64, currency: &str) -> String {
 }
 
 /// A quantity held in tenths, as decimal text (`12.5`, `3.0`).
-fn tenths_text(tenths: i64) -> String {
+pub(super) fn tenths_text(tenths: i64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// A US-cent list price in the account's currency, in its minor units.
-fn local_minor(usd_cents: i64, currency: &str) -> i64 {
+pub(super) fn local_minor(usd_cents: i64, currency: &str) -> i64 {
     match currency {
         "EUR" => usd_cents * 92 / 100,
         "GBP" => usd_cents * 79 / 100,
@@ -212,17 +228,17 @@ fn midnight(date: NaiveDate) -> i64 {
         .timestamp()
 }
 
-fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
+pub(super) fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
     date.checked_add_days(Days::new(days))
         .expect("generated dates are in range")
 }
 
-fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
+pub(super) fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months))
         .expect("generated dates are in range")
 }
 
-fn months_in(period: &str) -> i64 {
+pub(super) fn months_in(period: &str) -> i64 {
     match period {
         "Quarter" => 3,
         "Annual" => 12,
@@ -302,6 +318,7 @@ struct Generator {
 impl Generator {
     fn new(seed: u64) -> Generator {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // The same draws as `users(seed)`, so both name the same users.
         let users = (0..6).map(|_| format_id(rng.random())).collect();
         Generator {
             rng,
@@ -1748,6 +1765,15 @@ mod tests {
         assert_eq!(money_text(-5, "USD"), "-0.05");
         assert_eq!(money_text(1_234, "JPY"), "1234.0");
         assert_eq!(tenths_text(125), "12.5");
+    }
+
+    #[test]
+    fn users_are_the_ones_the_generated_rows_name() {
+        let tenant = generate(6, 10);
+        let users: BTreeSet<String> = users(6).into_iter().collect();
+        for record in records(&tenant, "Invoice") {
+            assert!(users.contains(text(&record, "UpdatedById").unwrap()));
+        }
     }
 
     #[test]

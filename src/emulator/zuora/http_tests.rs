@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use super::describe::parsed;
 use super::*;
 
-async fn start(accounts: usize) -> Emulator {
+pub(super) async fn start(accounts: usize) -> Emulator {
     let options = Options {
         accounts,
         seed: 5,
@@ -28,7 +28,7 @@ fn token_form<'a>(emulator: &'a Emulator, secret: &'a str) -> [(&'a str, &'a str
     ]
 }
 
-async fn access_token(client: &Client, emulator: &Emulator) -> String {
+pub(super) async fn access_token(client: &Client, emulator: &Emulator) -> String {
     let url = format!("{}/oauth/token", emulator.url());
     let form = token_form(emulator, emulator.client_secret());
     let response = client.post(url).form(&form).send().await.unwrap();
@@ -37,7 +37,7 @@ async fn access_token(client: &Client, emulator: &Emulator) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-async fn get(
+pub(super) async fn get(
     client: &Client,
     emulator: &Emulator,
     token: &str,
@@ -56,14 +56,14 @@ async fn get(
 
 /// A page with every value kept as its raw JSON text, so decimals are seen exactly as sent.
 #[derive(Deserialize)]
-struct RawPage {
-    data: Vec<BTreeMap<String, Box<RawValue>>>,
+pub(super) struct RawPage {
+    pub data: Vec<BTreeMap<String, Box<RawValue>>>,
     #[serde(rename = "nextPage")]
-    next_page: Option<String>,
+    pub next_page: Option<String>,
 }
 
 /// Every row of a query, following `nextPage`; also returns the number of pages.
-async fn scan(
+pub(super) async fn scan(
     client: &Client,
     emulator: &Emulator,
     token: &str,
@@ -88,18 +88,18 @@ async fn scan(
     }
 }
 
-fn raw_id(row: &BTreeMap<String, Box<RawValue>>) -> String {
+pub(super) fn raw_id(row: &BTreeMap<String, Box<RawValue>>) -> String {
     serde_json::from_str(row["id"].get()).unwrap()
 }
 
-fn updated_of(record: &Record) -> DateTime<Utc> {
+pub(super) fn updated_of(record: &Record) -> DateTime<Utc> {
     match record.values["UpdatedDate"] {
         Value::DateTime(at) => at,
         ref other => panic!("UpdatedDate is {other:?}"),
     }
 }
 
-fn stamp(at: DateTime<Utc>) -> String {
+pub(super) fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 

@@ -1,21 +1,38 @@
-//! An emulated Zuora tenant on a loopback HTTP port: OAuth client credentials, the Describe API
-//! and Object Query with keyset cursors and filters, over a seeded synthetic data set. Tests and
-//! benchmarks start it in-process; `zuora-sync emulate zuora` serves it to other processes.
+//! An emulated Zuora tenant on a loopback HTTP port: OAuth client credentials, the Describe API,
+//! Object Query with keyset cursors and filters, and Data Query as a delete channel, over a
+//! seeded synthetic data set. Tests and benchmarks start it in-process; `zuora-sync emulate
+//! zuora` serves it to other processes.
+//!
+//! Time is the emulator's own clock: it stamps every response's `Date` and every change, and
+//! tests move it instead of sleeping. The tenant changes on demand (inserts, updates with and
+//! without an UpdatedDate bump, deletions, subscription amendments), optionally while clients
+//! page and with a visibility delay; faults (429s, 5xx, timeouts, truncated transfers,
+//! expiring tokens and cursors) are injected on demand and logged.
 //!
 //! It follows `reference/zuora-api.md` and refuses what it does not emulate (`expand[]`, unknown
-//! parameters, by-key paths) with an error rather than a guess. The same seed and account count
-//! always produce the same rows and the same pages.
+//! parameters, by-key paths, SQL beyond what a sync sends) with an error rather than a guess.
+//! The same seeds, calls and requests always produce the same rows, pages and faults.
 
 mod auth;
 mod catalog;
 mod clock;
+mod cursors;
+mod data_query;
 mod describe;
+mod faults;
 mod generate;
+mod mutate;
 mod query;
 mod server;
 mod tenant;
 mod value;
 
+#[cfg(test)]
+mod http_data_query_tests;
+#[cfg(test)]
+mod http_fault_tests;
+#[cfg(test)]
+mod http_mutation_tests;
 #[cfg(test)]
 mod http_tests;
 
@@ -29,11 +46,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use catalog::{FieldSpec, FieldType};
+pub use faults::{Bursts, FaultKind, Faults, InjectedFault, Throttle};
+pub use mutate::MutationReport;
 pub use value::{Record, Value};
 
 use catalog::CATALOG;
+use mutate::Mutator;
 use server::{Canned, Shared};
-use tenant::parse_id;
+use tenant::{format_id, parse_id};
 
 /// What Object Query does with a `pageSize` outside 1..=99 (a missing one is always 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,7 +172,8 @@ impl Emulator {
         CATALOG.objects.iter().map(|o| o.name.to_string()).collect()
     }
 
-    /// The current rows of `object` (Describe name, any case), sorted by id.
+    /// The current rows of `object` (Describe name, any case), sorted by id: every committed
+    /// change included, also those that the visibility delay still hides from Object Query.
     ///
     /// # Panics
     /// When the tenant has no such object.
@@ -160,20 +181,23 @@ impl Emulator {
         let at = object_index(object);
         let def = &CATALOG.objects[at];
         let tenant = self.shared.tenant.read().expect("tenant lock");
-        tenant.tables[at]
-            .rows
-            .values()
-            .map(|row| row.record(def))
-            .collect()
+        let mut rows = Vec::with_capacity(tenant.current_len(at));
+        tenant.for_each_current(at, |row| rows.push((row.id, row.record(def))));
+        rows.sort_unstable_by_key(|&(id, _)| id);
+        rows.into_iter().map(|(_, record)| record).collect()
     }
 
-    /// The number of rows of `object`, without copying them.
+    /// The number of rows of `object`, as [`Emulator::rows`] counts them, without copying them.
     ///
     /// # Panics
     /// When the tenant has no such object.
     pub fn row_count(&self, object: &str) -> usize {
         let at = object_index(object);
-        self.shared.tenant.read().expect("tenant lock").tables[at].len()
+        self.shared
+            .tenant
+            .read()
+            .expect("tenant lock")
+            .current_len(at)
     }
 
     /// The Describe fields of `object`, in Describe order.
@@ -188,8 +212,9 @@ impl Emulator {
             .collect()
     }
 
-    /// The emulator's "now": real time since start, plus every [`Emulator::advance_clock`],
-    /// never earlier than a second after the newest generated UpdatedDate.
+    /// The emulator's "now": real time since start, plus every [`Emulator::advance_clock`] and
+    /// [`Emulator::set_clock`], never earlier than a second after the newest generated
+    /// UpdatedDate. Responses carry it in their `Date` header.
     pub fn now(&self) -> DateTime<Utc> {
         self.shared.clock.now()
     }
@@ -197,6 +222,13 @@ impl Emulator {
     /// Moves the emulator clock forward, e.g. past a token's lifetime, without waiting.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
+    }
+
+    /// Moves the emulator clock forward to `at`. The clock never goes back: an `at` that is not
+    /// in the future changes nothing, as an earlier clock would stamp changes with
+    /// UpdatedDates older than ones already served.
+    pub fn set_clock(&self, at: DateTime<Utc>) {
+        self.shared.clock.set(at);
     }
 
     /// Every token issued so far is expired from now on; new ones can still be obtained.
@@ -216,17 +248,173 @@ impl Emulator {
         let at = object_index(object);
         let def = &CATALOG.objects[at];
         let key = parse_id(id).unwrap_or_else(|| panic!("'{id}' is not a 32-hex-digit id"));
+        let field = def.fields.iter().position(|f| f.json_key == json_key);
+        let planted = self
+            .shared
+            .tenant
+            .write()
+            .expect("tenant lock")
+            .rewrite(at, key, |row| match field {
+                Some(field) => row.with_field_text(field, raw_json),
+                None => row.with_extra_key(json_key, raw_json),
+            });
+        assert!(planted, "{} has no id {id}", def.name);
+    }
+
+    /// A random batch of `count` changes, all stamped now: inserted accounts with their
+    /// children, field updates of any object (decimal edge values and unicode text included),
+    /// unbumped updates, deletions of leaf rows and of whole accounts, and subscription
+    /// amendments. The same seed on the same tenant makes the same changes.
+    pub fn mutate(&self, seed: u64, count: usize) -> MutationReport {
+        let mut rng = mutate::batch_rng(seed);
+        self.shared.mutate(&mut rng, |m| m.random(count)).1
+    }
+
+    /// Inserts an account with contacts, subscriptions, rate plans, charges, invoices, items
+    /// and payments, all created now; returns the account's id.
+    pub fn insert_account(&self) -> String {
+        let (id, _) = self.helper(|m| Ok(m.insert_account()));
+        format_id(id)
+    }
+
+    /// Changes one to three fields of a row (Describe object name, any case) and moves its
+    /// UpdatedDate to now.
+    ///
+    /// # Panics
+    /// When the object or the row does not exist.
+    pub fn update(&self, object: &str, id: &str) {
+        let (object, id) = (object_index(object), id_of(id));
+        self.helper(|m| m.update(object, id));
+    }
+
+    /// Changes a RatePlanCharge's ChargedThroughDate and ProcessedThroughDate, or an
+    /// InvoiceItem's AccountingCode, without moving UpdatedDate, as Zuora does: only a client
+    /// that re-reads history sees the change.
+    ///
+    /// # Panics
+    /// When the row does not exist or is of another object.
+    pub fn update_without_bump(&self, object: &str, id: &str) {
+        let (object, id) = (object_index(object), id_of(id));
+        self.helper(|m| m.update_without_bump(object, id));
+    }
+
+    /// Deletes a row and what points at it (an Account takes its whole tree; an Invoice its
+    /// items; an InvoiceItem the discounts applied to it). Deleted rows vanish from Object
+    /// Query and appear in [`Emulator::deleted_rows`] and Data Query's deleted rows; the
+    /// report lists them all.
+    ///
+    /// # Panics
+    /// When the row does not exist, is a Contact its account bills or sells to, or is not an
+    /// Account, Contact, Invoice, InvoiceItem or Payment.
+    pub fn delete(&self, object: &str, id: &str) -> MutationReport {
+        let (object, id) = (object_index(object), id_of(id));
+        self.helper(|m| m.delete(object, id)).1
+    }
+
+    /// Amends a subscription: a new version (new id, Version + 1, latest) with copies of the
+    /// rate plans and charges, and the amended version `Expired` and no longer the latest.
+    /// Returns the new version's id.
+    ///
+    /// # Panics
+    /// When the subscription does not exist or is not the latest version.
+    pub fn amend_subscription(&self, id: &str) -> String {
+        let id = id_of(id);
+        format_id(self.helper(|m| m.amend_subscription(id)).0)
+    }
+
+    /// Runs a fine-grained change on the helpers' own random stream; panics with the refusal,
+    /// after the tenant lock is released.
+    fn helper<T>(
+        &self,
+        change: impl FnOnce(&mut Mutator) -> Result<T, String>,
+    ) -> (T, MutationReport) {
+        let mut rng = self.shared.mutation_rng.lock().expect("mutation lock");
+        let (result, report) = self.shared.mutate(&mut rng, change);
+        drop(rng);
+        match result {
+            Ok(out) => (out, report),
+            Err(refusal) => panic!("{refusal}"),
+        }
+    }
+
+    /// Every deleted row of `object` with its last values and when it was deleted, oldest
+    /// deletion first.
+    ///
+    /// # Panics
+    /// When the tenant has no such object.
+    pub fn deleted_rows(&self, object: &str) -> Vec<(Record, DateTime<Utc>)> {
+        let at = object_index(object);
+        let def = &CATALOG.objects[at];
+        let tenant = self.shared.tenant.read().expect("tenant lock");
+        let deleted = tenant.deleted(at).iter();
+        deleted.map(|d| (d.row.record(def), d.at)).collect()
+    }
+
+    /// From now on, a change committed at `t` reaches Object Query and Data Query only when
+    /// the emulator clock reaches `t + delay`; until then they serve the row's previous
+    /// version, or nothing for an insert. Zero (the default) makes changes visible at once.
+    pub fn set_visibility_delay(&self, delay: Duration) {
+        let delay = TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX);
         let mut tenant = self.shared.tenant.write().expect("tenant lock");
-        let table = &mut tenant.tables[at];
-        let row = table
-            .rows
-            .get(&key)
-            .unwrap_or_else(|| panic!("{} has no id {id}", def.name));
-        let row = match def.fields.iter().position(|f| f.json_key == json_key) {
-            Some(field) => row.with_field_text(field, raw_json),
-            None => row.with_extra_key(json_key, raw_json),
-        };
-        table.upsert(row);
+        tenant.set_visibility_delay(delay);
+        tenant.settle(self.shared.clock.now());
+    }
+
+    /// Every `every_n_pages`-th Object Query request first applies a random batch of `count`
+    /// changes (as [`Emulator::mutate`], seeded from `seed` and the batch number), so rows
+    /// move past cursors while a client pages. Zero turns it off.
+    pub fn mutate_during_scans(&self, every_n_pages: usize, seed: u64, count: usize) {
+        let mut scans = self.shared.scans.lock().expect("scan lock");
+        scans.every = every_n_pages;
+        (scans.seed, scans.count, scans.pages) = (seed, count, 0);
+    }
+
+    /// The batches applied during scans so far, oldest first.
+    pub fn scan_mutations(&self) -> Vec<MutationReport> {
+        self.shared.scans.lock().expect("scan lock").reports.clone()
+    }
+
+    /// Replaces the injected faults; `Faults::default()` injects none. Counters restart.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    /// Every fault injected so far (the latest million), oldest first.
+    pub fn fault_log(&self) -> Vec<InjectedFault> {
+        self.shared.faults.log()
+    }
+
+    /// Every Object Query cursor handed out so far is refused from now on, with a 400.
+    pub fn expire_cursors(&self) {
+        let now = self.shared.clock.now();
+        self.shared
+            .cursors
+            .lock()
+            .expect("cursor lock")
+            .expire_all(now);
+    }
+
+    /// Data Query jobs submitted from now on show `completed` on poll `polls + 1` (default
+    /// 2: `submitted`, `in_progress`, then `completed`).
+    pub fn set_data_query_polls(&self, polls: usize) {
+        let mut jobs = self.shared.jobs.lock().expect("job lock");
+        jobs.set_polls_before_done(polls);
+    }
+
+    /// API requests arriving while the hold lives are admitted (counted in flight, checked
+    /// against limits and tokens) and then wait until it is dropped, so a test can have a
+    /// known number of requests in flight without sleeping.
+    pub fn hold_requests(&self) -> RequestHold {
+        self.shared.holds.send_modify(|holds| *holds += 1);
+        RequestHold {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Waits until at least `count` API requests are in flight.
+    pub async fn wait_until_in_flight(&self, count: usize) {
+        let mut in_flight = self.shared.in_flight.subscribe();
+        let _ = in_flight.wait_for(|&running| running >= count).await;
     }
 
     /// The next Object Query request for `object` (Describe name, any case) is answered with
@@ -264,6 +452,23 @@ impl Emulator {
             let _ = task.await;
         }
     }
+}
+
+/// Held API requests wait while this lives; see [`Emulator::hold_requests`].
+#[derive(Debug)]
+#[must_use = "requests are held only while the hold lives"]
+pub struct RequestHold {
+    shared: Arc<Shared>,
+}
+
+impl Drop for RequestHold {
+    fn drop(&mut self) {
+        self.shared.holds.send_modify(|holds| *holds -= 1);
+    }
+}
+
+fn id_of(id: &str) -> u128 {
+    parse_id(id).unwrap_or_else(|| panic!("'{id}' is not a 32-hex-digit id"))
 }
 
 fn object_index(object: &str) -> usize {

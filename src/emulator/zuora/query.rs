@@ -164,7 +164,13 @@ impl Query {
 
     /// Serves one page as the response body: `{"data":[...],"nextPage":"..."}`, `nextPage`
     /// left out when no row follows.
+    #[cfg(test)]
     pub fn run(&self, object: &ObjectDef, table: &Table) -> String {
+        self.page(object, table).0
+    }
+
+    /// [`Query::run`], also returning the `nextPage` cursor when there is one.
+    pub fn page(&self, object: &ObjectDef, table: &Table) -> (String, Option<String>) {
         let rows = match index_of(object, self.sort.field) {
             Some(index) => self.walk_index(object, table, index),
             None => self.sort_matches(object, table),
@@ -186,13 +192,17 @@ impl Query {
             );
         }
         body.push(']');
-        if let (true, Some(last)) = (more, rows.last()) {
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => Some(self.cursor_after(object, last)),
+            _ => None,
+        };
+        if let Some(next) = &next {
             body.push_str(",\"nextPage\":\"");
-            body.push_str(&self.cursor_after(object, last));
+            body.push_str(next);
             body.push('"');
         }
         body.push('}');
-        body
+        (body, next)
     }
 
     /// Rows in index order from the cursor, up to one past the page.

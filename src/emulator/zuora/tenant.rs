@@ -2,8 +2,15 @@
 //! text of its values so a page is built by copying, with ordered indexes on
 //! (UpdatedDate, Id) and (CreatedDate, Id). Inserting, replacing and removing a row keep the
 //! indexes right, so mutations during a scan are a matter of calling them.
+//!
+//! The tables hold what Object Query can see. A change is committed at an instant and becomes
+//! visible a configurable delay later (Zuora's read side is eventually consistent); until then
+//! it waits in a queue, in commit order, and [`Tenant::current`] already answers with it. Every
+//! deleted row is kept with its last values and the instant of its deletion.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::catalog::{CATALOG, ID, ObjectDef};
 use super::value::{Record, Value};
@@ -162,6 +169,61 @@ impl Row {
         out.push('}');
     }
 
+    /// The same row with some fields set (`None` = null) and the others' text kept verbatim,
+    /// planted text and extra keys included. Setting Id, CreatedDate or UpdatedDate moves the
+    /// row's index keys with them.
+    ///
+    /// # Panics
+    /// When Id, CreatedDate or UpdatedDate is set to null or to a value of the wrong type.
+    pub fn with_values(&self, object: &ObjectDef, changes: &[(usize, Option<Value>)]) -> Row {
+        let mut text = String::with_capacity(self.text.len() + 64);
+        let mut ends = Vec::with_capacity(self.ends.len());
+        for at in 0..self.ends.len() {
+            match changes.iter().rev().find(|(field, _)| *field == at) {
+                Some((_, Some(value))) => value.write_json(&mut text),
+                Some((_, None)) => {}
+                None => text.push_str(self.field(at).unwrap_or("")),
+            }
+            ends.push(offset(text.len()));
+        }
+        let mut row = Row {
+            text: text.into(),
+            ends: ends.into(),
+            ..self.clone()
+        };
+        for (at, value) in changes {
+            let unset = |what: &str| -> u128 { panic!("{}: {what} must be set", object.name) };
+            match (*at, value) {
+                (ID, Some(Value::Text(id))) => {
+                    row.id = parse_id(id).unwrap_or_else(|| unset("Id as 32 hex digits"))
+                }
+                (ID, _) => _ = unset("Id"),
+                (at, Some(Value::DateTime(t))) if at == object.created_date() => {
+                    row.created = t.timestamp()
+                }
+                (at, Some(Value::DateTime(t))) if at == object.updated_date() => {
+                    row.updated = t.timestamp()
+                }
+                (at, _) if at == object.created_date() || at == object.updated_date() => {
+                    _ = unset("CreatedDate and UpdatedDate")
+                }
+                _ => {}
+            }
+        }
+        row
+    }
+
+    /// Field `at` as a typed value; `None` for a null.
+    pub fn value(&self, object: &ObjectDef, at: usize) -> Option<Value> {
+        Value::from_json(object.fields[at].field_type, self.field(at)?)
+    }
+
+    /// Field `at` read as an id (a foreign key), `None` when null or not an id.
+    pub fn id_in(&self, at: usize) -> Option<u128> {
+        let text = self.field(at)?;
+        parse_id(text.strip_prefix('"')?.strip_suffix('"')?)
+    }
+
     /// The row as typed values, for tests that compare every cell.
     pub fn record(&self, object: &ObjectDef) -> Record {
         let values = object
@@ -214,17 +276,201 @@ impl Table {
     }
 }
 
+/// A row as it was when it was deleted, and when that was.
+#[derive(Debug, Clone)]
+pub(crate) struct Deleted {
+    pub row: Row,
+    pub at: DateTime<Utc>,
+}
+
+/// A committed change that Object Query does not see yet: the row's new version, or `None`
+/// for a deletion.
+#[derive(Debug)]
+struct Change {
+    at: DateTime<Utc>,
+    object: usize,
+    id: u128,
+    row: Option<Row>,
+}
+
+/// Committed changes on their way to visibility, and the deleted rows.
+#[derive(Debug, Default)]
+struct Changes {
+    delay: TimeDelta,
+    queue: VecDeque<Change>,
+    /// For every row with a change in `queue`: its newest version (`None` once deleted) and
+    /// how many of its changes are queued, so the entry goes when the last one is applied.
+    newest: BTreeMap<(usize, u128), (Option<Row>, usize)>,
+    /// Per object, in order of deletion.
+    deleted: Vec<Vec<Deleted>>,
+}
+
 /// Every object's table, in catalog order.
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub tables: Vec<Table>,
+    /// The next value of the counter behind invoice, payment, charge and other numbers, so
+    /// rows inserted after generation continue the sequence instead of repeating it.
+    pub next_number: u64,
+    /// The next account number (`A00000101`): accounts are numbered apart from the rest.
+    pub next_account: u64,
+    changes: Changes,
 }
 
 impl Tenant {
     pub fn empty() -> Tenant {
         Tenant {
             tables: CATALOG.objects.iter().map(|_| Table::default()).collect(),
+            next_number: 1,
+            next_account: 1,
+            changes: Changes {
+                deleted: CATALOG.objects.iter().map(|_| Vec::new()).collect(),
+                ..Changes::default()
+            },
         }
+    }
+
+    /// The committed version of a row, visible or not yet; `None` when it does not exist or
+    /// was deleted.
+    pub fn current(&self, object: usize, id: u128) -> Option<&Row> {
+        match self.changes.newest.get(&(object, id)) {
+            Some((row, _)) => row.as_ref(),
+            None => self.tables[object].rows.get(&id),
+        }
+    }
+
+    /// Calls `visit` with the committed version of every row of `object`, in no useful order.
+    pub fn for_each_current(&self, object: usize, mut visit: impl FnMut(&Row)) {
+        let newest = &self.changes.newest;
+        for row in self.tables[object].rows.values() {
+            if !newest.contains_key(&(object, row.id)) {
+                visit(row);
+            }
+        }
+        for ((_, _), (row, _)) in newest.range((object, 0)..=(object, u128::MAX)) {
+            if let Some(row) = row {
+                visit(row);
+            }
+        }
+    }
+
+    /// The number of committed rows of `object`.
+    pub fn current_len(&self, object: usize) -> usize {
+        let mut len = self.tables[object].len();
+        for ((_, id), (row, _)) in self.changes.newest.range((object, 0)..=(object, u128::MAX)) {
+            match (self.tables[object].rows.contains_key(id), row.is_some()) {
+                (true, false) => len -= 1,
+                (false, true) => len += 1,
+                _ => {}
+            }
+        }
+        len
+    }
+
+    /// The first visible id at or after `from`, wrapping around, whose row still exists: with
+    /// a random `from` this picks a row nearly uniformly, as ids are random, in O(log n).
+    pub fn live_id_near(&self, object: usize, from: u128) -> Option<u128> {
+        let rows = &self.tables[object].rows;
+        let id = *rows.range(from..).next().or_else(|| rows.iter().next())?.0;
+        self.current(object, id).map(|_| id)
+    }
+
+    /// Commits a new version of a row (`None` deletes it) at `at`, which must not be earlier
+    /// than the previous commit. Object Query sees it once the visibility delay has passed.
+    pub fn commit(&mut self, object: usize, id: u128, row: Option<Row>, at: DateTime<Utc>) {
+        if row.is_none()
+            && let Some(old) = self.current(object, id)
+        {
+            let gone = Deleted {
+                row: old.clone(),
+                at,
+            };
+            self.changes.deleted[object].push(gone);
+        }
+        if self.changes.queue.is_empty() && self.changes.delay <= TimeDelta::zero() {
+            self.apply(object, id, row);
+            return;
+        }
+        let newest = self.changes.newest.entry((object, id)).or_insert((None, 0));
+        newest.0.clone_from(&row);
+        newest.1 += 1;
+        let change = Change {
+            at,
+            object,
+            id,
+            row,
+        };
+        self.changes.queue.push_back(change);
+    }
+
+    fn apply(&mut self, object: usize, id: u128, row: Option<Row>) {
+        match row {
+            Some(row) => self.tables[object].upsert(row),
+            None => self.tables[object].remove(id),
+        };
+    }
+
+    /// Whether a queued change has become visible by `now`.
+    pub fn needs_settling(&self, now: DateTime<Utc>) -> bool {
+        let delay = self.changes.delay;
+        self.changes
+            .queue
+            .front()
+            .is_some_and(|c| c.at + delay <= now)
+    }
+
+    /// Makes every change committed at least the visibility delay before `now` visible.
+    pub fn settle(&mut self, now: DateTime<Utc>) {
+        while self.needs_settling(now) {
+            let Some(change) = self.changes.queue.pop_front() else {
+                break;
+            };
+            let key = (change.object, change.id);
+            if let Some(newest) = self.changes.newest.get_mut(&key) {
+                newest.1 -= 1;
+                if newest.1 == 0 {
+                    self.changes.newest.remove(&key);
+                }
+            }
+            self.apply(change.object, change.id, change.row);
+        }
+    }
+
+    /// From now on, a change becomes visible `delay` after its commit; queued changes follow
+    /// the new delay too.
+    pub fn set_visibility_delay(&mut self, delay: TimeDelta) {
+        self.changes.delay = delay;
+    }
+
+    pub fn visibility_delay(&self) -> TimeDelta {
+        self.changes.delay
+    }
+
+    /// Every row of `object` deleted so far, oldest deletion first.
+    pub fn deleted(&self, object: usize) -> &[Deleted] {
+        &self.changes.deleted[object]
+    }
+
+    /// Replaces every stored version of a row, visible and queued, with `rewrite` of it.
+    /// Returns false when the row has no committed version.
+    pub fn rewrite(&mut self, object: usize, id: u128, rewrite: impl Fn(&Row) -> Row) -> bool {
+        if self.current(object, id).is_none() {
+            return false;
+        }
+        if let Some(row) = self.tables[object].rows.get(&id) {
+            let row = rewrite(row);
+            self.tables[object].upsert(row);
+        }
+        let queued = self.changes.queue.iter_mut();
+        for change in queued.filter(|c| (c.object, c.id) == (object, id)) {
+            if let Some(row) = &mut change.row {
+                *row = rewrite(row);
+            }
+        }
+        if let Some((Some(row), _)) = self.changes.newest.get_mut(&(object, id)) {
+            *row = rewrite(row);
+        }
+        true
     }
 
     /// Adds a row built from one value per field of object `object`.
@@ -315,6 +561,95 @@ mod tests {
         assert_eq!(json["surprise"], serde_json::json!([1]));
         assert_eq!(json["id"], format_id(7));
         assert_eq!(row.record(def).values["City"], Value::Decimal("42".into()));
+    }
+
+    #[test]
+    fn committed_changes_reach_the_tables_after_the_delay_in_order() {
+        let object = CATALOG.index("Contact");
+        let def = &CATALOG.objects[object];
+        let mut tenant = Tenant::empty();
+        tenant.insert(object, &contact(7, 1_000, Some("Oslo")));
+        tenant.insert(object, &contact(8, 1_000, Some("Rome")));
+        tenant.set_visibility_delay(TimeDelta::seconds(10));
+        let t = DateTime::from_timestamp(5_000, 0).unwrap();
+
+        let moved = Row::new(def, &contact(7, 2_000, Some("Bergen")));
+        tenant.commit(object, 7, Some(moved), t);
+        tenant.commit(object, 8, None, t);
+        let later = t + TimeDelta::seconds(5);
+        tenant.commit(
+            object,
+            9,
+            Some(Row::new(def, &contact(9, 2_005, None))),
+            later,
+        );
+
+        assert_eq!(tenant.current(object, 7).unwrap().updated, 2_000);
+        assert!(tenant.current(object, 8).is_none() && tenant.current(object, 9).is_some());
+        assert_eq!(tenant.current_len(object), 2);
+        assert_eq!(
+            tenant.deleted(object).len(),
+            1,
+            "a deletion is kept at once"
+        );
+        let table = &tenant.tables[object];
+        assert_eq!(table.rows[&7].updated, 1_000, "still the old version");
+        assert!(table.rows.contains_key(&8) && !table.rows.contains_key(&9));
+
+        assert!(!tenant.needs_settling(t + TimeDelta::seconds(9)));
+        tenant.settle(t + TimeDelta::seconds(10));
+        let table = &tenant.tables[object];
+        assert_eq!(table.rows[&7].updated, 2_000);
+        assert!(!table.rows.contains_key(&8) && !table.rows.contains_key(&9));
+        assert_eq!(table.by_updated.len(), 1);
+
+        tenant.settle(later + TimeDelta::seconds(10));
+        assert!(tenant.tables[object].rows.contains_key(&9));
+        assert!(!tenant.needs_settling(later + TimeDelta::days(1)));
+        let mut seen = Vec::new();
+        tenant.for_each_current(object, |row| seen.push(row.id));
+        seen.sort_unstable();
+        assert_eq!(seen, [7, 9]);
+    }
+
+    #[test]
+    fn without_a_delay_commits_apply_at_once_and_deletions_are_kept() {
+        let object = CATALOG.index("Contact");
+        let mut tenant = Tenant::empty();
+        tenant.insert(object, &contact(7, 1_000, Some("Oslo")));
+        let t = DateTime::from_timestamp(5_000, 0).unwrap();
+        tenant.commit(object, 7, None, t);
+        assert!(tenant.tables[object].rows.is_empty());
+        let gone = &tenant.deleted(object)[0];
+        assert_eq!((gone.row.id, gone.at), (7, t));
+        let city = CATALOG.objects[object].position("City");
+        assert_eq!(gone.row.field(city), Some("\"Oslo\""), "its last values");
+    }
+
+    #[test]
+    fn with_values_keeps_other_text_and_moves_the_keys() {
+        let def = &CATALOG.objects[CATALOG.index("Contact")];
+        let row = Row::new(def, &contact(7, 1_000, Some("Oslo"))).with_extra_key("x", "1");
+        let at = DateTime::from_timestamp(3_000, 0).unwrap();
+        let changed = row.with_values(
+            def,
+            &[
+                (ID, Some(Value::Text(format_id(9)))),
+                (def.updated_date(), Some(Value::DateTime(at))),
+                (def.position("City"), None),
+            ],
+        );
+        assert_eq!(
+            (changed.id, changed.updated, changed.created),
+            (9, 3_000, 990)
+        );
+        assert_eq!(changed.field(def.position("City")), None);
+        let mut out = String::new();
+        changed.write_json(def, None, false, &mut out);
+        assert!(
+            out.contains("\"x\":1") && out.contains("\"updatedDate\":\"1970-01-01T00:50:00Z\"")
+        );
+        assert_eq!(changed.id_in(ID), Some(9));
     }
 
     #[test]
