@@ -260,17 +260,27 @@ pub(super) enum Outcome {
     },
 }
 
-/// A statement named for messages: its first words, never its credentials.
+/// A statement named for messages: its first words, up to the table it names, and never its
+/// credentials.
 pub(super) fn describe(statement: &str) -> String {
-    let words: Vec<&str> = statement.split_whitespace().take(4).collect();
-    let mut text = words.join(" ");
-    if text.contains("CREDENTIAL") {
-        text = text
-            .split("CREDENTIAL")
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+    let words: Vec<&str> = statement
+        .split_whitespace()
+        .take_while(|w| !w.starts_with('(') && !w.starts_with("WITH") && !w.contains("CREDENTIAL"))
+        .take(6)
+        .collect();
+    format!("`{} ...`", words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_are_named_by_their_table_without_credentials() {
+        let create = "CREATE TABLE IF NOT EXISTS `m`.`z`.`account` (`id` STRING)";
+        assert_eq!(
+            super::describe(create),
+            "`CREATE TABLE IF NOT EXISTS `m`.`z`.`account` ...`"
+        );
+        let copy = "COPY INTO `t` FROM 's3://b/' WITH (CREDENTIAL (AWS_ACCESS_KEY = 'k'))";
+        assert_eq!(super::describe(copy), "`COPY INTO `t` FROM 's3://b/' ...`");
     }
-    format!("`{text} ...`")
 }

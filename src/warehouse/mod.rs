@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::config::{Config, StagingLocation, WarehouseConfig};
 use crate::databricks::Api;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::ObjectSchema;
 use crate::stage::{self, Stage, VolumeStage};
 
@@ -123,7 +123,7 @@ fn duckdb_warehouse(
 
 #[cfg(not(feature = "duckdb"))]
 fn duckdb_warehouse(_: &std::path::Path, _: &str, _: Arc<dyn Stage>) -> Result<Arc<dyn Warehouse>> {
-    Err(Error::Unsupported(
+    Err(crate::error::Error::Unsupported(
         "this zuora-sync was built without the duckdb feature".to_string(),
     ))
 }

@@ -4,5 +4,7 @@
 
 mod bad_input;
 mod crash;
+mod databricks;
+mod s3;
 mod support;
 mod sync_exact;

@@ -14,10 +14,28 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_zuora-sync");
 pub struct Setup {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
+    /// Environment for every run of the binary, besides the Zuora secret.
+    pub env: Vec<(String, String)>,
+}
+
+/// What a test configuration adds to the defaults.
+#[derive(Default)]
+pub struct Extra {
+    /// Replaces the `[warehouse]` and `[staging]` sections (DuckDB and a local folder).
+    pub destination: Option<String>,
+    /// Lines appended to `[sync]`.
+    pub sync: String,
+    /// Sections appended at the end (`[objects.X]`).
+    pub tail: String,
+    pub env: Vec<(String, String)>,
 }
 
 impl Setup {
     pub async fn new(accounts: usize, objects: Option<&[&str]>) -> Self {
+        Self::with(accounts, objects, Extra::default()).await
+    }
+
+    pub async fn with(accounts: usize, objects: Option<&[&str]>, extra: Extra) -> Self {
         let emulator = Emulator::start(Options {
             accounts,
             seed: 7,
@@ -25,40 +43,66 @@ impl Setup {
         })
         .await
         .expect("the emulator starts");
+        Self::for_emulator(emulator, objects, extra)
+    }
+
+    pub fn for_emulator(emulator: Emulator, objects: Option<&[&str]>, extra: Extra) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let objects = objects.map_or(String::new(), |names| {
             let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
             format!("objects = [{}]\n", quoted.join(", "))
         });
+        let destination = extra.destination.unwrap_or_else(|| {
+            "[warehouse]\nkind = \"duckdb\"\npath = \"warehouse.duckdb\"\n\n\
+             [staging]\nurl = \"staging\"\n"
+                .to_string()
+        });
         let config = format!(
             "[zuora]\nbase_url = \"{}\"\nclient_id = \"{}\"\n{objects}max_retries = 2\n\
-             retry_budget = \"5s\"\n\n[warehouse]\nkind = \"duckdb\"\npath = \"warehouse.duckdb\"\n\n\
-             [staging]\nurl = \"staging\"\n\n[state]\npath = \"checkpoint.db\"\n\n\
-             [sync]\nlag = \"0s\"\n",
+             retry_budget = \"5s\"\n\n{destination}\n[state]\npath = \"checkpoint.db\"\n\n\
+             [sync]\nlag = \"0s\"\ndeletes = \"off\"\n{}\n{}",
             emulator.url(),
             emulator.client_id(),
+            extra.sync,
+            extra.tail,
         );
         std::fs::write(dir.path().join("zuora-sync.toml"), config).expect("config written");
-        Self { emulator, dir }
+        Self {
+            emulator,
+            dir,
+            env: extra.env,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    /// Runs the binary with `args` in the folder, with the tenant's secret in the environment.
-    pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    /// The command that runs the binary in the folder, with the tenant's secret.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(BINARY);
         command
             .args(args)
             .current_dir(self.dir.path())
             .env("ZUORA_CLIENT_SECRET", self.emulator.client_secret())
             .env_remove("ZUORA_SYNC_FAILPOINT")
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true);
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
         for (key, value) in env {
             command.env(key, value);
         }
-        command.output().await.expect("the binary runs")
+        command
+    }
+
+    /// Runs the binary with `args` and waits for it.
+    pub async fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env)
+            .output()
+            .await
+            .expect("the binary runs")
     }
 
     /// `sync --json`, expecting success; returns the summary.
@@ -77,38 +121,52 @@ impl Setup {
         duckdb::Connection::open(self.path("warehouse.duckdb")).expect("the DuckDB file opens")
     }
 
-    /// Asserts that every table equals the emulator's current data, cell for cell.
+    /// Asserts that every DuckDB table equals the emulator's current data, cell for cell.
     pub fn assert_warehouse_matches(&self, objects: &[String]) {
         let conn = self.warehouse();
         for object in objects {
-            let expected = expected_rows(&self.emulator, object);
             let actual = warehouse_rows(&conn, &self.emulator, object);
-            assert_eq!(
-                actual.len(),
-                expected.len(),
-                "{object}: {} rows in the warehouse, {} in Zuora",
-                actual.len(),
-                expected.len()
-            );
-            for (id, want) in &expected {
-                let got = actual
-                    .get(id)
-                    .unwrap_or_else(|| panic!("{object} {id} is missing"));
-                for (column, value) in want {
-                    assert_eq!(
-                        got.get(column),
-                        Some(value),
-                        "{object} {id} column {column}: warehouse {:?}, Zuora {value:?}",
-                        got.get(column)
-                    );
-                }
-                assert_eq!(
-                    got.len(),
-                    want.len(),
-                    "{object} {id}: extra columns {got:?}"
-                );
-            }
+            assert_rows_match(&self.emulator, object, &actual);
         }
+    }
+}
+
+/// Asserts that `actual` (id → column → text) holds exactly the emulator's live rows of
+/// `object`, and, for rows deleted in Zuora, nothing but a row flagged `_deleted`.
+pub fn assert_rows_match(emulator: &Emulator, object: &str, actual: &BTreeMap<String, Row>) {
+    let expected = expected_rows(emulator, object);
+    for (id, want) in &expected {
+        let got = actual
+            .get(id)
+            .unwrap_or_else(|| panic!("{object} {id} is missing"));
+        for (column, value) in want {
+            assert_eq!(
+                got.get(column),
+                Some(value),
+                "{object} {id} column {column}: warehouse {:?}, Zuora {value:?}",
+                got.get(column)
+            );
+        }
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{object} {id}: extra columns {got:?}"
+        );
+    }
+    for (id, row) in actual.iter().filter(|(id, _)| !expected.contains_key(*id)) {
+        let deleted = emulator
+            .deleted_rows(object)
+            .iter()
+            .any(|(r, _)| &r.id == id);
+        assert!(
+            deleted,
+            "{object} {id} is in the warehouse but was never in Zuora"
+        );
+        assert_eq!(
+            row.get("_deleted"),
+            Some(&Some("true".to_string())),
+            "{object} {id} was deleted in Zuora but is not flagged"
+        );
     }
 }
 
@@ -122,9 +180,9 @@ pub fn describe(output: &Output) -> String {
 }
 
 /// A cell as text, for comparison; `None` is NULL.
-type Row = BTreeMap<String, Option<String>>;
+pub type Row = BTreeMap<String, Option<String>>;
 
-fn exported(emulator: &Emulator, object: &str) -> Vec<(String, FieldType)> {
+pub fn exported(emulator: &Emulator, object: &str) -> Vec<(String, FieldType)> {
     emulator
         .describe_fields(object)
         .into_iter()
@@ -149,7 +207,7 @@ fn expected_rows(emulator: &Emulator, object: &str) -> BTreeMap<String, Row> {
         .collect()
 }
 
-fn canonical(value: &Value) -> String {
+pub fn canonical(value: &Value) -> String {
     match value {
         Value::Text(s) => s.clone(),
         Value::Boolean(b) => b.to_string(),
@@ -161,7 +219,7 @@ fn canonical(value: &Value) -> String {
 }
 
 /// `"1e-9"` → `"0.000000001"`, `"299.9"` → `"299.900000000"`: what DECIMAL(38, 9) prints.
-fn decimal_at_scale_9(text: &str) -> String {
+pub fn decimal_at_scale_9(text: &str) -> String {
     let (negative, text) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
