@@ -271,17 +271,6 @@ impl Checkpoint {
         self.write(|tx| update_progress(tx, window.id, progress, spool_bytes, done))
     }
 
-    /// Forgets a window's cursor, so that the next read restarts from its last committed row.
-    pub fn drop_cursor(&self, window: &Window) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE windows SET next_page = NULL WHERE id = ?1",
-                [window.id],
-            )?;
-            Ok(())
-        })
-    }
-
     /// How many files a window has written so far; the next one takes this sequence number.
     pub fn file_count(&self, window: &Window) -> Result<u32> {
         let conn = self.conn();

@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::config::{Config, Needs};
 use crate::engine::{self, DryRun, RunSummary, SyncOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Args, Debug)]
 pub(super) struct SyncArgs {
@@ -56,26 +56,28 @@ pub(super) async fn run(config_path: &Path, args: SyncArgs) -> Result<i32> {
     Ok(summary.exit_code)
 }
 
-/// Runs a sync that stops after the current page on SIGINT or SIGTERM.
+/// Runs a sync that stops after the current page on SIGINT or SIGTERM. The handlers are in
+/// place before the sync starts, so a signal at any moment of the run is caught.
 pub(super) async fn run_with_signals(config: &Config, options: &SyncOptions) -> Result<RunSummary> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| signal(kind).map_err(|e| Error::io("installing a signal handler", e));
+    let (mut interrupt, mut terminate) = (
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::terminate())?,
+    );
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn(watch_signals(Arc::clone(&stop)));
+    let flag = Arc::clone(&stop);
+    let watcher = tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::warn!("Stopping after the current page; the checkpoint stays consistent");
+        flag.store(true, Ordering::SeqCst);
+    });
     let summary = engine::sync(config, options, stop).await;
     watcher.abort();
     summary
-}
-
-async fn watch_signals(stop: Arc<AtomicBool>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::warn!("Stopping after the current page; the checkpoint stays consistent");
-    stop.store(true, Ordering::SeqCst);
 }
 
 fn print_plan(plan: &DryRun, json: bool) {

@@ -63,10 +63,11 @@ pub async fn dry_run(config: &Config, options: &SyncOptions) -> Result<DryRun> {
     let client = ZuoraClient::new(&config.zuora)?;
     client.authenticate().await?;
     let checkpoint = Checkpoint::open(&config.state.path)?;
-    let now = client.server_now();
     let mut objects = Vec::new();
+    let mut now = client.server_now();
     for name in select_objects(&client, config, options).await? {
         let schema = describe(&client, &name).await?;
+        now = client.server_now();
         let refresh = options
             .full_refresh
             .iter()

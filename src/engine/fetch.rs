@@ -95,19 +95,23 @@ impl Reader<'_> {
             let started = Instant::now();
             let body = match self.run.client.query_page(&request).await? {
                 PageBody::Page(body) => body,
-                PageBody::CursorRejected(detail) if restarts < MAX_CURSOR_RESTARTS => {
+                PageBody::CursorRejected(detail) => {
                     tracing::warn!(object = %self.run.source.object, window = self.window.id,
-                        detail = %detail, "Zuora refused the cursor; restarting from the last \
-                        committed second");
+                        detail = %detail, "Zuora refused the cursor; continuing after the last \
+                        committed row");
+                    if let Some((spans, covered)) = self.after_last_row() {
+                        return self.hand_over(&spans, covered).map(WindowEnd::Split);
+                    }
+                    if restarts >= MAX_CURSOR_RESTARTS {
+                        return Err(Error::Source(format!(
+                            "{} kept refusing the cursor of window {}: {detail}",
+                            self.run.source.object, self.window.id
+                        )));
+                    }
+                    // No row committed yet: read the window again from its start.
                     restarts += 1;
                     self.progress.next_page = None;
                     continue;
-                }
-                PageBody::CursorRejected(detail) => {
-                    return Err(Error::Source(format!(
-                        "{} kept refusing the cursor of window {}: {detail}",
-                        self.run.source.object, self.window.id
-                    )));
                 }
             };
             self.tally.seconds.fetch += started.elapsed().as_secs_f64();
@@ -146,21 +150,46 @@ impl Reader<'_> {
         }
     }
 
-    /// The window's bounds, or, for a window that lost its cursor after reading some pages,
-    /// from the second of its last committed row (rows of that second are read again; the
-    /// merge keeps one of each).
     fn bounds(&self) -> WindowBounds {
         let span = &self.window.span;
-        let restart = match (&self.progress.next_page, self.progress.last_value) {
-            (None, Some(last)) if self.progress.pages > 0 => Some(floor_second(last)),
-            _ => None,
-        };
         WindowBounds {
-            start: restart.or(span.start),
+            start: span.start,
             end: span.end,
             id_start: span.id_start.clone(),
             id_end: span.id_end.clone(),
         }
+    }
+
+    /// What is left of the window after its last committed row, as windows that need no
+    /// cursor: the rest of that row's second (ids after it), and everything after that second.
+    /// `None` when the rows carry no cursor value or ids that order as 32 hex digits.
+    fn after_last_row(&self) -> Option<(Vec<Span>, Option<DateTime<Utc>>)> {
+        let span = &self.window.span;
+        let second = floor_second(self.progress.last_value?);
+        let after = next_id(self.progress.last_id.as_deref()?)?;
+        let next = second + TimeDelta::seconds(1);
+        let id_start = match &span.id_start {
+            Some(start) if start.as_str() > after.as_str() => start.clone(),
+            _ => after,
+        };
+        let mut spans = Vec::new();
+        if span.id_end.as_ref().is_none_or(|end| id_start < *end) {
+            spans.push(Span {
+                start: Some(second),
+                end: Some(next),
+                id_start: Some(id_start),
+                id_end: span.id_end.clone(),
+                depth: span.depth,
+            });
+        }
+        if span.end.is_none_or(|end| end > next) {
+            spans.push(Span {
+                start: Some(next),
+                ..span.clone()
+            });
+        }
+        let covered = (span.start != Some(second)).then_some(second);
+        Some((spans, covered))
     }
 
     /// Adds a decoded page to the open file and its spool, and to the window's progress.
@@ -296,7 +325,6 @@ impl Reader<'_> {
     /// Hands the rest of the window to new windows: the busy second in two halves by id, and
     /// whatever comes after it. This window keeps what it read before that second.
     fn split(&mut self, second: DateTime<Utc>) -> Result<Vec<Window>> {
-        self.commit_file(false)?;
         let span = &self.window.span;
         let next = second + TimeDelta::seconds(1);
         let (low, high) = halves(span.id_start.as_deref(), span.id_end.as_deref())
@@ -331,13 +359,28 @@ impl Reader<'_> {
         let covered = (!whole_second).then_some(second);
         tracing::info!(object = %self.run.source.object, window = self.window.id,
             second = %second, "Busy second: splitting the window");
+        self.hand_over(&spans, covered)
+    }
+
+    /// Commits what the window read and hands the rest of its range to new windows; the window
+    /// now covers up to `covered` when given.
+    fn hand_over(&mut self, spans: &[Span], covered: Option<DateTime<Utc>>) -> Result<Vec<Window>> {
+        self.commit_file(false)?;
         self.run
             .checkpoint
-            .split_window(self.window, &self.progress, covered, &spans)
+            .split_window(self.window, &self.progress, covered, spans)
     }
 }
 
 type IdRange = (Option<String>, Option<String>);
+
+/// The id right after `id`, for 32-digit hex ids.
+fn next_id(id: &str) -> Option<String> {
+    let value = (id.len() == 32)
+        .then(|| u128::from_str_radix(id, 16).ok())
+        .flatten()?;
+    Some(format!("{:032x}", value.checked_add(1)?))
+}
 
 /// Splits the id range `[start, end)` in two at its middle, for 32-digit hex ids.
 fn halves(start: Option<&str>, end: Option<&str>) -> Option<(IdRange, IdRange)> {
@@ -366,6 +409,16 @@ fn halves(start: Option<&str>, end: Option<&str>) -> Option<(IdRange, IdRange)> 
 #[cfg(test)]
 mod tests {
     use super::halves;
+
+    #[test]
+    fn the_next_id_is_one_more_in_hex() {
+        assert_eq!(
+            super::next_id("8a8aa3bc90c4f1690190e7c2545f3c8f").as_deref(),
+            Some("8a8aa3bc90c4f1690190e7c2545f3c90")
+        );
+        assert_eq!(super::next_id("ffffffffffffffffffffffffffffffff"), None);
+        assert_eq!(super::next_id("A00000019"), None);
+    }
 
     #[test]
     fn id_ranges_halve_at_their_middle() {

@@ -42,8 +42,6 @@ pub(crate) struct RunContext {
     pub(crate) config: Config,
     pub(crate) run_id: String,
     pub(crate) started_at: DateTime<Utc>,
-    /// Zuora's clock at the start of the run; windows end relative to it.
-    pub(crate) now: DateTime<Utc>,
     pub(crate) client: ZuoraClient,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) stage: Arc<dyn Stage>,
@@ -122,7 +120,6 @@ async fn prepare(
         config: config.clone(),
         run_id: run_id.to_string(),
         started_at,
-        now: client.server_now(),
         client,
         checkpoint,
         stage,

@@ -154,8 +154,10 @@ impl<'a> ObjectRun<'a> {
         Ok(())
     }
 
+    /// Zuora's clock: the object's Describe call has been answered by now, so its `Date`
+    /// header is known.
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.context.now
+        self.client.server_now()
     }
 
     fn plan(&self, phase: Phase, spans: &[Span]) -> Result<Vec<Window>> {
@@ -176,10 +178,17 @@ impl<'a> ObjectRun<'a> {
     /// Reads every open window (at most `max_parallel_windows` at once across the run, new
     /// windows from splits included), then loads what they wrote.
     async fn process(&self, windows: Vec<Window>) -> Result<()> {
-        let mut pending: Vec<Window> = windows
-            .into_iter()
-            .filter(|w| w.state == WindowState::Open)
-            .collect();
+        let mut pending = Vec::new();
+        for window in windows.into_iter().filter(|w| w.state == WindowState::Open) {
+            if window.phase == Phase::Deletes {
+                // A run died between planning its tombstones and writing them; the next check
+                // reads the deleted ids again, so this window has nothing left to do.
+                self.checkpoint
+                    .commit_page(&window, &window.progress, 0, true)?;
+            } else {
+                pending.push(window);
+            }
+        }
         let mut reading = FuturesUnordered::new();
         let mut failure = None;
         loop {

@@ -73,9 +73,21 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
-/// `Retry-After` in seconds (the form Zuora and Databricks send) or as an HTTP date.
+/// How long the server asks to wait: `Retry-After` in seconds (the form Zuora and Databricks
+/// send) or as an HTTP date, or else Zuora's `RateLimit-Reset` (seconds until the exhausted
+/// rate-limit window resets), which its rate-limit 429s carry.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let Some(value) = headers.get(RETRY_AFTER) else {
+        let reset = headers
+            .get("ratelimit-reset")?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        return Some(Duration::from_secs(reset));
+    };
+    let value = value.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
     }
@@ -112,5 +124,8 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
         headers.insert(RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+        let mut rate_limited = HeaderMap::new();
+        rate_limited.insert("RateLimit-Reset", "42".parse().unwrap());
+        assert_eq!(retry_after(&rate_limited), Some(Duration::from_secs(42)));
     }
 }

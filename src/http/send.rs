@@ -64,8 +64,8 @@ pub async fn send_limited(
             return Err(Error::Unavailable {
                 service,
                 detail: format!(
-                    "{label} failed after {} retries; last: {problem}",
-                    backoff.retries()
+                    "{label} failed {} times, and the retry budget is spent; last: {problem}",
+                    backoff.retries() + 1
                 ),
             });
         };

@@ -14,7 +14,8 @@ use zuora_sync::schema::snake_case;
 
 use crate::s3::S3Server;
 use crate::support::{
-    Extra, Row, Setup, assert_rows_match, checkpoint_status, decimal_at_scale_9, describe, exported,
+    Extra, Row, Setup, assert_rows_match, by_id, checkpoint_status, decimal_at_scale_9, describe,
+    exported,
 };
 
 const OBJECTS: &[&str] = &["Account", "Invoice", "InvoiceItem"];
@@ -139,18 +140,14 @@ async fn read_back(api: &Api, setup: &Setup, object: &str) -> BTreeMap<String, R
     let select: Vec<String> = columns.iter().map(|(c, _)| format!("`{c}`")).collect();
     let sql = format!("SELECT {} FROM `{}`", select.join(", "), snake_case(object));
     let result = api.sql(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    result
-        .rows
-        .into_iter()
-        .map(|cells| {
-            let row: Row = columns
-                .iter()
-                .zip(cells)
-                .map(|((column, ty), cell)| (column.clone(), cell.map(|c| normalise(*ty, &c))))
-                .collect();
-            (row["id"].clone().expect("an id"), row)
-        })
-        .collect()
+    let rows = result.rows.into_iter().map(|cells| -> Row {
+        columns
+            .iter()
+            .zip(cells)
+            .map(|((column, ty), cell)| (column.clone(), cell.map(|c| normalise(*ty, &c))))
+            .collect()
+    });
+    by_id(object, rows)
 }
 
 /// A cell as the DuckDB comparison writes it: decimals at scale 9, instants in µs.

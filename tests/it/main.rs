@@ -4,7 +4,11 @@
 
 mod bad_input;
 mod crash;
+mod cron;
 mod databricks;
+mod faults;
+mod incremental;
+mod randomized;
 mod s3;
 mod support;
 mod sync_exact;

@@ -23,7 +23,9 @@ pub struct Setup {
 pub struct Extra {
     /// Replaces the `[warehouse]` and `[staging]` sections (DuckDB and a local folder).
     pub destination: Option<String>,
-    /// Lines appended to `[sync]`.
+    /// Lines of `[zuora]` that replace the default retry settings (2 retries within 5 s).
+    pub zuora: Option<String>,
+    /// Lines appended to `[sync]`; unless they set `deletes`, the delete channel is off.
     pub sync: String,
     /// Sections appended at the end (`[objects.X]`).
     pub tail: String,
@@ -57,10 +59,23 @@ impl Setup {
              [staging]\nurl = \"staging\"\n"
                 .to_string()
         });
+        let zuora = extra
+            .zuora
+            .unwrap_or_else(|| "max_retries = 2\nretry_budget = \"5s\"\n".into());
+        let default = |key: &str, line: &str| {
+            if extra.sync.contains(key) {
+                String::new()
+            } else {
+                format!("{line}\n")
+            }
+        };
+        let (deletes, lag) = (
+            default("deletes", "deletes = \"off\""),
+            default("lag", "lag = \"0s\""),
+        );
         let config = format!(
-            "[zuora]\nbase_url = \"{}\"\nclient_id = \"{}\"\n{objects}max_retries = 2\n\
-             retry_budget = \"5s\"\n\n{destination}\n[state]\npath = \"checkpoint.db\"\n\n\
-             [sync]\nlag = \"0s\"\ndeletes = \"off\"\n{}\n{}",
+            "[zuora]\nbase_url = \"{}\"\nclient_id = \"{}\"\n{objects}{zuora}\n{destination}\n\
+             [state]\npath = \"checkpoint.db\"\n\n[sync]\n{lag}{deletes}{}\n{}",
             emulator.url(),
             emulator.client_id(),
             extra.sync,
@@ -87,6 +102,8 @@ impl Setup {
             .env("ZUORA_CLIENT_SECRET", self.emulator.client_secret())
             .env_remove("ZUORA_SYNC_FAILPOINT")
             .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
         for (key, value) in &self.env {
             command.env(key, value);
@@ -285,12 +302,20 @@ fn warehouse_rows(
             Ok(row)
         })
         .expect("the query runs");
-    rows.map(|row| {
-        let row = row.expect("a row");
+    by_id(object, rows.map(|row| row.expect("a row")))
+}
+
+/// Rows keyed by id; an id that appears twice fails the test.
+pub fn by_id(object: &str, rows: impl Iterator<Item = Row>) -> BTreeMap<String, Row> {
+    let mut map = BTreeMap::new();
+    for row in rows {
         let id = row["id"].clone().expect("every row has an id");
-        (id, row)
-    })
-    .collect()
+        assert!(
+            map.insert(id.clone(), row).is_none(),
+            "{object} {id} is in the table twice"
+        );
+    }
+    map
 }
 
 /// Every column of every table, `_synced_at` included, for before/after comparisons.
