@@ -271,6 +271,19 @@ impl Checkpoint {
         self.write(|tx| update_progress(tx, window.id, progress, spool_bytes, done))
     }
 
+    /// Forgets the windows a run planned for an object but never read a page of, so that a run
+    /// that failed at once leaves the checkpoint as it found it.
+    pub fn discard_unstarted_windows(&self, object: &str, run_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM windows WHERE object = ?1 AND run_id = ?2 AND state = 'open'
+                 AND pages = 0 AND NOT EXISTS (SELECT 1 FROM files f WHERE f.window_id = windows.id)",
+                params![object, run_id],
+            )?;
+            Ok(())
+        })
+    }
+
     /// How many files a window has written so far; the next one takes this sequence number.
     pub fn file_count(&self, window: &Window) -> Result<u32> {
         let conn = self.conn();

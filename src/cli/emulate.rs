@@ -12,6 +12,27 @@ use crate::error::{Error, Result, exit};
 pub(super) enum EmulateCommand {
     /// A Zuora tenant with a seeded synthetic data set.
     Zuora(ZuoraArgs),
+    /// A Databricks workspace: OAuth and tokens, a SQL warehouse, a Unity Catalog volume and
+    /// enforced grants, executing SQL on an embedded DuckDB.
+    #[cfg(feature = "duckdb")]
+    Databricks(DatabricksArgs),
+}
+
+#[cfg(feature = "duckdb")]
+#[derive(Args, Debug)]
+pub(super) struct DatabricksArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// How long a stopped warehouse takes to start, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    cold_start_ms: u64,
+    /// Start with the warehouse stopped.
+    #[arg(long)]
+    stopped: bool,
+    /// An S3 endpoint that `COPY INTO ... FROM 's3://...'` reads from (Hive metastore mode).
+    #[arg(long)]
+    s3_endpoint: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -30,6 +51,8 @@ pub(super) struct ZuoraArgs {
 pub(super) async fn run(command: EmulateCommand) -> Result<i32> {
     match command {
         EmulateCommand::Zuora(args) => zuora(args).await,
+        #[cfg(feature = "duckdb")]
+        EmulateCommand::Databricks(args) => databricks(args).await,
     }
 }
 
@@ -51,6 +74,29 @@ async fn zuora(args: ZuoraArgs) -> Result<i32> {
     });
     println!("{line}");
     tracing::info!(url = %emulator.url(), "Zuora emulator running; Ctrl-C stops it");
+    let _ = tokio::signal::ctrl_c().await;
+    emulator.shutdown().await;
+    Ok(exit::SUCCESS)
+}
+
+#[cfg(feature = "duckdb")]
+async fn databricks(args: DatabricksArgs) -> Result<i32> {
+    use crate::emulator::databricks::{Emulator, Options};
+    let options = Options {
+        listen: args.listen,
+        cold_start: std::time::Duration::from_millis(args.cold_start_ms),
+        initially_stopped: args.stopped,
+        s3_endpoint: args.s3_endpoint,
+        ..Options::default()
+    };
+    let emulator = Emulator::start(options).await.map_err(|e| {
+        Error::io(
+            format!("starting the Databricks emulator on {}", args.listen),
+            e,
+        )
+    })?;
+    println!("{}", emulator.connection_json());
+    tracing::info!(host = %emulator.host(), "Databricks emulator running; Ctrl-C stops it");
     let _ = tokio::signal::ctrl_c().await;
     emulator.shutdown().await;
     Ok(exit::SUCCESS)

@@ -178,6 +178,11 @@ impl Records {
                 column.append_null();
             }
         }
+        if !self.has_record_id {
+            let detail = "the record has no id, and rows are merged by id".to_string();
+            self.report(Some("Id".to_string()), detail);
+        }
+
         if let Some(Problem { field, detail }) = self.problem.take() {
             let record_id = self.current_id();
             self.failure = Some(Error::Data {

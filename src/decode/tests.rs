@@ -246,6 +246,13 @@ fn unexported_keys_are_skipped_silently() {
 }
 
 #[test]
+fn a_record_without_an_id_is_refused() {
+    let (record_id, field, detail) = data_error(r#"{"accountNumber":"A1","balance":1}"#);
+    assert_eq!((record_id, field.as_deref()), (None, Some("Id")));
+    assert!(detail.contains("no id"), "{detail}");
+}
+
+#[test]
 fn unknown_keys_fail_the_page_and_name_discover() {
     let (record_id, field, detail) =
         data_error(r#"{"billTo":{"firstName":"Amy"},"id":"8a8a0003"}"#);

@@ -212,6 +212,9 @@ async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
             ..summary
         },
         Err(e) => {
+            let _ = context
+                .checkpoint
+                .discard_unstarted_windows(name, &context.run_id);
             let _ = context.checkpoint.set_error(name, &e.to_string());
             failed(summary, name, &e)
         }

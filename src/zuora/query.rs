@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::ZuoraClient;
 use super::client::ensure_success;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::excerpt;
 use crate::schema::{ObjectSchema, object_query_path};
 
@@ -67,6 +67,10 @@ impl PageRequest<'_> {
     }
 }
 
+/// Pages larger than this are refused: a page holds at most 99 records, and a page this large
+/// means a broken answer (or a field that would make every warehouse row enormous).
+const MAX_PAGE_BYTES: usize = 64 << 20;
+
 /// What a page request returned.
 pub enum PageBody {
     /// The raw JSON body of a page.
@@ -87,6 +91,14 @@ impl ZuoraClient {
             return Ok(PageBody::CursorRejected(excerpt(&response.body)));
         }
         let response = ensure_success(&format!("GET /{path}"), response)?;
+        if response.body.len() > MAX_PAGE_BYTES {
+            return Err(Error::Source(format!(
+                "GET /{path} returned a page of {} MiB; 99 records of any Zuora object come to \
+                 far less than {} MiB, so the page is refused rather than loaded",
+                response.body.len() >> 20,
+                MAX_PAGE_BYTES >> 20
+            )));
+        }
         Ok(PageBody::Page(response.body))
     }
 
