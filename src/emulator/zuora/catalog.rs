@@ -1,6 +1,10 @@
 //! The objects the emulated tenant knows and the Describe fields of each: name, label, type,
 //! picklist options, contexts, and whether Object Query may filter or sort on the field. This
 //! table is the single source for Describe XML, Object Query JSON keys and the generator.
+//!
+//! Each tenant starts from a copy of the table and may drift from it between runs: custom
+//! fields added at the end, fields removed (their position kept, hidden, so stored rows need
+//! no re-layout) and fields given another type. Without drift the copy equals the table.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -50,33 +54,41 @@ pub struct FieldSpec {
 }
 
 /// A field as the emulator uses it internally.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct FieldDef {
-    pub name: &'static str,
+    pub name: String,
     pub label: String,
     pub field_type: FieldType,
-    pub options: &'static [&'static str],
+    pub options: Vec<String>,
     pub exported: bool,
     pub filterable: bool,
     pub required: bool,
     pub json_key: String,
     /// `"jsonKey":`, written before the value of every record, so pages are built by copying.
     pub key_prefix: String,
+    /// Added to the tenant after generation: a mutation that touches a row fills it when it
+    /// is null, as users start filling a new field.
+    pub added: bool,
+    /// Removed from the tenant: its position stays so rows keep their layout, but Describe,
+    /// Object Query and records no longer show it and rows no longer hold values for it.
+    pub removed: bool,
 }
 
 impl FieldDef {
-    fn new(name: &'static str, field_type: FieldType) -> Self {
+    fn new(name: &str, field_type: FieldType) -> Self {
         let json_key = json_key(name);
         Self {
-            name,
+            name: name.to_string(),
             label: label(name),
             field_type,
-            options: &[],
+            options: Vec::new(),
             exported: true,
             filterable: true,
             required: false,
             key_prefix: format!("\"{json_key}\":"),
             json_key,
+            added: false,
+            removed: false,
         }
     }
 
@@ -110,11 +122,11 @@ impl FieldDef {
 
     pub fn spec(&self) -> FieldSpec {
         FieldSpec {
-            name: self.name.to_string(),
+            name: self.name.clone(),
             label: self.label.clone(),
             field_type: self.field_type,
             contexts: self.contexts().iter().map(|c| c.to_string()).collect(),
-            options: self.options.iter().map(|o| o.to_string()).collect(),
+            options: self.options.clone(),
             required: self.required,
             json_key: self.json_key.clone(),
             filterable: self.filterable,
@@ -127,7 +139,7 @@ fn text(name: &'static str) -> FieldDef {
 }
 fn picklist(name: &'static str, options: &'static [&'static str]) -> FieldDef {
     FieldDef {
-        options,
+        options: options.iter().map(|o| o.to_string()).collect(),
         ..FieldDef::new(name, FieldType::Picklist)
     }
 }
@@ -154,17 +166,23 @@ pub(crate) struct Related {
     pub object: &'static str,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ObjectDef {
     pub name: &'static str,
     pub label: String,
     /// The Object Query path segment (`invoice-items`).
     pub path: &'static str,
+    /// Every field ever defined, removed ones included, in row layout order.
     pub fields: Vec<FieldDef>,
     pub related: &'static [Related],
-    /// `0..fields.len()`, the selection of a query without `fields[]`.
+    /// The positions of the fields not removed, in order: the selection of a query without
+    /// `fields[]`, and the fields Describe lists.
     pub every_field: Vec<usize>,
-    positions: HashMap<&'static str, usize>,
+    /// The position of each field name as first defined: the emulator's own changes name
+    /// catalog fields, and a field added later under a removed one's name is another field.
+    positions: HashMap<String, usize>,
+    created_date: usize,
+    updated_date: usize,
 }
 
 /// Positions of the fields every object carries, fixed so the store can find them without a
@@ -187,9 +205,10 @@ impl ObjectDef {
         let positions = fields
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.name, i))
+            .map(|(i, f)| (f.name.clone(), i))
             .collect();
         let every_field = (0..fields.len()).collect();
+        let (created_date, updated_date) = (fields.len() - 3, fields.len() - 1);
         Self {
             name,
             label: label(name),
@@ -198,10 +217,13 @@ impl ObjectDef {
             related,
             every_field,
             positions,
+            created_date,
+            updated_date,
         }
     }
 
-    /// The position of a field by its exact Describe name.
+    /// The position of a field by its exact Describe name; a removed field keeps its position,
+    /// where rows hold no value.
     ///
     /// # Panics
     /// When the object has no such field: callers name fields from this file's table.
@@ -212,19 +234,63 @@ impl ObjectDef {
         }
     }
 
-    /// A field by Describe name or JSON key, ignoring case, as Object Query parameters name them.
+    /// A field not removed, by Describe name or JSON key, ignoring case, as Object Query
+    /// parameters name them.
     pub fn find_field(&self, name: &str) -> Option<usize> {
         self.fields
             .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(name))
+            .position(|f| !f.removed && f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The fields not removed, with their positions, in order.
+    pub fn live_fields(&self) -> impl Iterator<Item = (usize, &FieldDef)> {
+        self.every_field.iter().map(|&at| (at, &self.fields[at]))
     }
 
     pub fn created_date(&self) -> usize {
-        self.fields.len() - 3
+        self.created_date
     }
 
     pub fn updated_date(&self) -> usize {
-        self.fields.len() - 1
+        self.updated_date
+    }
+
+    /// Whether field `at` holds the id or an audit date: the keys of the store's indexes and
+    /// of cursors, which must keep their type and stay.
+    pub fn is_key(&self, at: usize) -> bool {
+        at == ID || at == self.created_date || at == self.updated_date
+    }
+
+    /// Appends a custom field: exported, optional and, like a non-indexed custom field, not
+    /// filterable. Returns its position.
+    pub fn add_custom_field(
+        &mut self,
+        name: &str,
+        field_type: FieldType,
+        options: Vec<String>,
+    ) -> usize {
+        let at = self.fields.len();
+        let field = FieldDef {
+            options,
+            added: true,
+            ..FieldDef::new(name, field_type).free_text()
+        };
+        self.fields.push(field);
+        self.every_field.push(at);
+        self.positions.entry(name.to_string()).or_insert(at);
+        at
+    }
+
+    pub fn remove_field(&mut self, at: usize) {
+        self.fields[at].removed = true;
+        self.every_field.retain(|&live| live != at);
+    }
+
+    /// Gives field `at` another type; `options` are the picklist values, empty otherwise.
+    pub fn retype_field(&mut self, at: usize, field_type: FieldType, options: Vec<String>) {
+        let field = &mut self.fields[at];
+        field.field_type = field_type;
+        field.options = options;
     }
 }
 

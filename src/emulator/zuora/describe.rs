@@ -28,7 +28,8 @@ pub(crate) fn object_list(catalog: &Catalog, base_url: &str) -> String {
     xml
 }
 
-/// One object: `<object><name/><label/><fields><field>…</field></fields><related-objects/>`.
+/// One object: `<object><name/><label/><fields><field>…</field></fields><related-objects/>`,
+/// with the fields of its current schema: removed ones left out, added ones at the end.
 pub(crate) fn object(object: &ObjectDef, base_url: &str) -> String {
     let mut xml = String::from(DECLARATION);
     let _ = writeln!(
@@ -37,21 +38,21 @@ pub(crate) fn object(object: &ObjectDef, base_url: &str) -> String {
         escape(object.name),
         escape(object.label.as_str())
     );
-    for field in &object.fields {
+    for (_, field) in object.live_fields() {
         let _ = write!(
             xml,
             "    <field>\n      <name>{}</name>\n      <label>{}</label>\n      \
              <type>{}</type>\n      <selectable>true</selectable>\n      \
              <required>{}</required>\n",
-            escape(field.name),
+            escape(field.name.as_str()),
             escape(field.label.as_str()),
             field.field_type.as_str(),
             field.required,
         );
         if !field.options.is_empty() {
             xml.push_str("      <options>\n");
-            for option in field.options {
-                let _ = writeln!(xml, "        <option>{}</option>", escape(*option));
+            for option in &field.options {
+                let _ = writeln!(xml, "        <option>{}</option>", escape(option.as_str()));
             }
             xml.push_str("      </options>\n");
         }

@@ -1636,7 +1636,7 @@ mod tests {
                 );
                 for field in object.fields.iter().filter(|f| f.required) {
                     assert!(
-                        record.values.contains_key(field.name),
+                        record.values.contains_key(&field.name),
                         "{}.{}",
                         object.name,
                         field.name
@@ -1740,7 +1740,7 @@ mod tests {
             .fields
             .iter()
             .filter(|f| f.required)
-            .map(|f| f.name)
+            .map(|f| f.name.as_str())
             .collect();
         let accounts = records(&tenant, "Account");
         let bare = accounts

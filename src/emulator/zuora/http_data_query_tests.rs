@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 use super::http_tests::{access_token, get, raw_id, scan, start};
 use super::*;
 
-fn job(query: &str, read_deleted: bool) -> Json {
+pub(super) fn job(query: &str, read_deleted: bool) -> Json {
     json!({
         "query": query,
         "outputFormat": "JSON",
@@ -53,7 +53,12 @@ async fn finish(
 
 /// Submits, waits, and reads the result file the way a client reads a pre-signed S3 URL:
 /// without the bearer token.
-async fn rows(client: &Client, emulator: &Emulator, token: &str, body: &Json) -> Vec<Json> {
+pub(super) async fn rows(
+    client: &Client,
+    emulator: &Emulator,
+    token: &str,
+    body: &Json,
+) -> Vec<Json> {
     let submitted = submit(client, emulator, token, body).await;
     let id = submitted["data"]["id"].as_str().unwrap();
     let (done, _) = finish(client, emulator, token, id).await;

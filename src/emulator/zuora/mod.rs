@@ -7,7 +7,8 @@
 //! tests move it instead of sleeping. The tenant changes on demand (inserts, updates with and
 //! without an UpdatedDate bump, deletions, subscription amendments), optionally while clients
 //! page and with a visibility delay; faults (429s, 5xx, timeouts, truncated transfers,
-//! expiring tokens and cursors) are injected on demand and logged.
+//! expiring tokens and cursors) are injected on demand and logged. Its schema drifts on demand
+//! too: custom fields added, fields removed or retyped between two runs of a client.
 //!
 //! It follows `reference/zuora-api.md` and refuses what it does not emulate (`expand[]`, unknown
 //! parameters, by-key paths, SQL beyond what a sync sends) with an error rather than a guess.
@@ -19,6 +20,7 @@ mod clock;
 mod cursors;
 mod data_query;
 mod describe;
+mod drift;
 mod faults;
 mod generate;
 mod mutate;
@@ -29,6 +31,8 @@ mod value;
 
 #[cfg(test)]
 mod http_data_query_tests;
+#[cfg(test)]
+mod http_drift_tests;
 #[cfg(test)]
 mod http_fault_tests;
 #[cfg(test)]
@@ -53,7 +57,7 @@ pub use value::{Record, Value};
 use catalog::CATALOG;
 use mutate::Mutator;
 use server::{Canned, Shared};
-use tenant::{format_id, parse_id};
+use tenant::{Tenant, format_id, parse_id};
 
 /// What Object Query does with a `pageSize` outside 1..=99 (a missing one is always 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -179,8 +183,8 @@ impl Emulator {
     /// When the tenant has no such object.
     pub fn rows(&self, object: &str) -> Vec<Record> {
         let at = object_index(object);
-        let def = &CATALOG.objects[at];
         let tenant = self.shared.tenant.read().expect("tenant lock");
+        let def = &tenant.schema[at];
         let mut rows = Vec::with_capacity(tenant.current_len(at));
         tenant.for_each_current(at, |row| rows.push((row.id, row.record(def))));
         rows.sort_unstable_by_key(|&(id, _)| id);
@@ -200,16 +204,14 @@ impl Emulator {
             .current_len(at)
     }
 
-    /// The Describe fields of `object`, in Describe order.
+    /// The Describe fields of `object`, in Describe order, schema drift included.
     ///
     /// # Panics
     /// When the tenant has no such object.
     pub fn describe_fields(&self, object: &str) -> Vec<FieldSpec> {
-        CATALOG.objects[object_index(object)]
-            .fields
-            .iter()
-            .map(|f| f.spec())
-            .collect()
+        let at = object_index(object);
+        let def = self.shared.tenant.read().expect("tenant lock").def(at);
+        def.live_fields().map(|(_, f)| f.spec()).collect()
     }
 
     /// The emulator's "now": real time since start, plus every [`Emulator::advance_clock`] and
@@ -246,18 +248,15 @@ impl Emulator {
     /// When the object or the record does not exist.
     pub fn set_raw_value(&self, object: &str, id: &str, json_key: &str, raw_json: &str) {
         let at = object_index(object);
-        let def = &CATALOG.objects[at];
         let key = parse_id(id).unwrap_or_else(|| panic!("'{id}' is not a 32-hex-digit id"));
-        let field = def.fields.iter().position(|f| f.json_key == json_key);
-        let planted = self
-            .shared
-            .tenant
-            .write()
-            .expect("tenant lock")
-            .rewrite(at, key, |row| match field {
-                Some(field) => row.with_field_text(field, raw_json),
-                None => row.with_extra_key(json_key, raw_json),
-            });
+        let mut tenant = self.shared.tenant.write().expect("tenant lock");
+        let def = tenant.def(at);
+        let field = def.live_fields().find(|(_, f)| f.json_key == json_key);
+        let planted = tenant.rewrite(at, key, |row| match field {
+            Some((field, _)) => row.with_field_text(field, raw_json),
+            None => row.with_extra_key(json_key, raw_json),
+        });
+        drop(tenant);
         assert!(planted, "{} has no id {id}", def.name);
     }
 
@@ -337,6 +336,66 @@ impl Emulator {
         }
     }
 
+    /// Adds a custom field to `object` (Describe name, any case), as an admin does between two
+    /// runs of a client. `name` ends in `__c`; `options` are a picklist's values and empty for
+    /// any other type. Describe lists the field at once, after the others, with the `export`
+    /// context; Object Query records carry it under its JSON key (`Tier__c` → `tier__c`) once
+    /// a row has a value. Existing rows keep it null and keep their UpdatedDate, as in Zuora;
+    /// rows inserted, or changed with a bump, from now on get a random value of its type
+    /// (from the mutation's own random stream). Like a non-indexed custom field it cannot be
+    /// filtered or sorted on.
+    ///
+    /// # Panics
+    /// When the object does not exist, the name is not a custom field name or is already a
+    /// field of the object, or the options do not fit the type.
+    pub fn add_custom_field(
+        &self,
+        object: &str,
+        name: &str,
+        field_type: FieldType,
+        options: Vec<String>,
+    ) {
+        let at = object_index(object);
+        self.drift(|tenant| drift::add_custom_field(tenant, at, name, field_type, options));
+    }
+
+    /// Removes a field (Describe name or JSON key, any case) from `object`: Describe, Object
+    /// Query, [`Emulator::rows`] and [`Emulator::deleted_rows`] stop showing it, and its
+    /// values are dropped from every row. No UpdatedDate moves. Standard fields can go too,
+    /// as feature-gated ones do; the emulator's own changes then find them null.
+    ///
+    /// # Panics
+    /// When the object or the field does not exist, or the field is Id, CreatedDate or
+    /// UpdatedDate.
+    pub fn remove_field(&self, object: &str, name: &str) {
+        let at = object_index(object);
+        self.drift(|tenant| drift::remove_field(tenant, at, name));
+    }
+
+    /// Gives a field of `object` another type. Describe reports the new type; every stored
+    /// value is rewritten in the new type's wire format where it fits (a decimal becomes text
+    /// with the same digits, `"42"` an integer, a datetime its day) and dropped where it does
+    /// not. A field that becomes a picklist takes its distinct values as options. No
+    /// UpdatedDate moves.
+    ///
+    /// # Panics
+    /// When the object or the field does not exist, or the field is Id, CreatedDate or
+    /// UpdatedDate.
+    pub fn change_field_type(&self, object: &str, name: &str, field_type: FieldType) {
+        let at = object_index(object);
+        self.drift(|tenant| drift::change_field_type(tenant, at, name, field_type));
+    }
+
+    /// Applies a schema change; panics with the refusal, after the tenant lock is released.
+    fn drift(&self, change: impl FnOnce(&mut Tenant) -> Result<(), String>) {
+        let mut tenant = self.shared.tenant.write().expect("tenant lock");
+        let result = change(&mut tenant);
+        drop(tenant);
+        if let Err(refusal) = result {
+            panic!("{refusal}");
+        }
+    }
+
     /// Every deleted row of `object` with its last values and when it was deleted, oldest
     /// deletion first.
     ///
@@ -344,8 +403,8 @@ impl Emulator {
     /// When the tenant has no such object.
     pub fn deleted_rows(&self, object: &str) -> Vec<(Record, DateTime<Utc>)> {
         let at = object_index(object);
-        let def = &CATALOG.objects[at];
         let tenant = self.shared.tenant.read().expect("tenant lock");
+        let def = &tenant.schema[at];
         let deleted = tenant.deleted(at).iter();
         deleted.map(|d| (d.row.record(def), d.at)).collect()
     }
@@ -423,11 +482,19 @@ impl Emulator {
     /// # Panics
     /// When the object does not exist or `status` is not an HTTP status code.
     pub fn fail_next_query(&self, object: &str, status: u16, raw_body: &str) {
+        self.fail_next_query_bytes(object, status, raw_body.as_bytes());
+    }
+
+    /// [`Emulator::fail_next_query`] with a body of any bytes, UTF-8 or not.
+    ///
+    /// # Panics
+    /// When the object does not exist or `status` is not an HTTP status code.
+    pub fn fail_next_query_bytes(&self, object: &str, status: u16, raw_body: &[u8]) {
         let at = object_index(object);
         let status = StatusCode::from_u16(status).expect("an HTTP status code");
         let canned = Canned {
             status,
-            body: raw_body.to_string(),
+            body: raw_body.to_vec(),
         };
         let mut planted = self.shared.canned.lock().expect("canned lock");
         planted.entry(at).or_default().push_back(canned);

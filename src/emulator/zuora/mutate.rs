@@ -6,7 +6,9 @@
 //! Every change of one batch carries the same UpdatedDate, the emulator clock in whole seconds,
 //! and goes through the store's commit, so indexes, running keysets, deleted-row history and
 //! the visibility delay all hold. Foreign keys stay consistent: an insert only points at rows
-//! that exist, and a deletion takes the rows that point at the deleted one with it.
+//! that exist, and a deletion takes the rows that point at the deleted one with it. A row
+//! inserted or changed with a bump also gets a value in each custom field added to the schema
+//! since generation that it still has null.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +16,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::catalog::{CATALOG, FieldType, ID, ObjectDef};
+use super::catalog::{CATALOG, FieldDef, FieldType, ID, ObjectDef};
 use super::generate::{
     Draft, Objects, local_minor, money_text, months_in, plus_days, plus_months, tenths_text,
 };
@@ -277,20 +279,19 @@ impl<'a> Mutator<'a> {
     /// Changes one to three fields of the row to fresh values of their types and moves its
     /// UpdatedDate to now. Refused when the row does not exist.
     pub fn update(&mut self, object: usize, id: u128) -> Result<(), String> {
-        let def = &CATALOG.objects[object];
+        let def = self.tenant.def(object);
         let row = self.find(object, id)?.clone();
         let mut fields: Vec<usize> = (0..def.fields.len())
-            .filter(|&at| updatable(def, at))
+            .filter(|&at| updatable(&def, at))
             .collect();
         let count = self.rng.random_range(1..=3).min(fields.len());
         let mut changes = Vec::with_capacity(count + 2);
         for _ in 0..count {
             let at = fields.swap_remove(self.rng.random_range(0..fields.len()));
-            changes.push((at, self.fresh_value(def, at, &row)));
+            changes.push((at, self.fresh_value(&def, at, &row)));
         }
-        changes.extend(self.bump(def));
-        self.tenant
-            .commit(object, id, Some(row.with_values(def, &changes)), self.at);
+        changes.extend(self.bump(&def));
+        self.commit_touched(object, id, row.with_values(&def, &changes));
         MutationReport::note(&mut self.report.updated, object, id);
         Ok(())
     }
@@ -300,11 +301,11 @@ impl<'a> Mutator<'a> {
     /// when the row does not exist or belongs to another object: Zuora bumps UpdatedDate for
     /// every other change.
     pub fn update_without_bump(&mut self, object: usize, id: u128) -> Result<(), String> {
-        let def = &CATALOG.objects[object];
+        let def = self.tenant.def(object);
         let row = self.find(object, id)?.clone();
         let changes = if object == self.objects.rate_plan_charge {
             let charged = def.position("ChargedThroughDate");
-            let from = match row.value(def, charged) {
+            let from = match row.value(&def, charged) {
                 Some(Value::Date(date)) => date,
                 _ => self.at.date_naive(),
             };
@@ -313,7 +314,7 @@ impl<'a> Mutator<'a> {
             vec![(charged, through.clone()), (processed, through)]
         } else if object == self.objects.invoice_item {
             let code = def.position("AccountingCode");
-            let current = row.value(def, code);
+            let current = row.value(&def, code);
             let fresh = ACCOUNTING_CODES
                 .iter()
                 .map(|c| Value::Text(c.to_string()))
@@ -329,7 +330,7 @@ impl<'a> Mutator<'a> {
             ));
         };
         self.tenant
-            .commit(object, id, Some(row.with_values(def, &changes)), self.at);
+            .commit(object, id, Some(row.with_values(&def, &changes)), self.at);
         MutationReport::note(&mut self.report.unbumped, object, id);
         Ok(())
     }
@@ -403,12 +404,12 @@ impl<'a> Mutator<'a> {
                 self.remove(object, id);
             }
         }
-        let def = &CATALOG.objects[o.account];
+        let def = self.tenant.def(o.account);
         for child in child_accounts.into_iter().filter(|&child| child != id) {
             let mut changes = vec![(def.position("ParentId"), None)];
-            changes.extend(self.bump(def));
-            let row = self.existing(o.account, child).with_values(def, &changes);
-            self.tenant.commit(o.account, child, Some(row), self.at);
+            changes.extend(self.bump(&def));
+            let row = self.existing(o.account, child).with_values(&def, &changes);
+            self.commit_touched(o.account, child, row);
             MutationReport::note(&mut self.report.updated, o.account, child);
         }
         self.remove(o.account, id);
@@ -452,7 +453,7 @@ impl<'a> Mutator<'a> {
     /// does not exist or is not its latest version.
     pub fn amend_subscription(&mut self, id: u128) -> Result<u128, String> {
         let o = self.objects;
-        let def = &CATALOG.objects[o.subscription];
+        let def = self.tenant.def(o.subscription);
         let old = self.find(o.subscription, id)?.clone();
         let field = |name| def.position(name);
         if old.field(field("IsLatestVersion")) != Some("true") {
@@ -461,13 +462,13 @@ impl<'a> Mutator<'a> {
                 format_id(id)
             ));
         }
-        let version = match old.value(def, field("Version")) {
+        let version = match old.value(&def, field("Version")) {
             Some(Value::Integer(version)) => version,
             _ => 1,
         };
         let original = old.id_in(field("OriginalId")).unwrap_or(id);
         let new_id: u128 = self.rng.random();
-        let mut changes = self.created(def, new_id);
+        let mut changes = self.created(&def, new_id);
         changes.extend([
             (field("Version"), Some(Value::Integer(version + 1))),
             (field("OriginalId"), Some(Value::Text(format_id(original)))),
@@ -477,19 +478,17 @@ impl<'a> Mutator<'a> {
             ),
             (field("IsLatestVersion"), Some(Value::Boolean(true))),
         ]);
-        let fresh = old.with_values(def, &changes);
-        self.tenant
-            .commit(o.subscription, new_id, Some(fresh), self.at);
+        let fresh = old.with_values(&def, &changes);
+        self.commit_touched(o.subscription, new_id, fresh);
         MutationReport::note(&mut self.report.inserted, o.subscription, new_id);
 
         let mut expire = vec![
             (field("Status"), Some(Value::Text("Expired".into()))),
             (field("IsLatestVersion"), Some(Value::Boolean(false))),
         ];
-        expire.extend(self.bump(def));
-        let expired = old.with_values(def, &expire);
-        self.tenant
-            .commit(o.subscription, id, Some(expired), self.at);
+        expire.extend(self.bump(&def));
+        let expired = old.with_values(&def, &expire);
+        self.commit_touched(o.subscription, id, expired);
         MutationReport::note(&mut self.report.updated, o.subscription, id);
 
         self.copy_rate_plans(id, new_id, version + 1);
@@ -500,29 +499,29 @@ impl<'a> Mutator<'a> {
     fn copy_rate_plans(&mut self, from: u128, to: u128, version: i64) {
         let o = self.objects;
         let (plan_def, charge_def) = (
-            &CATALOG.objects[o.rate_plan],
-            &CATALOG.objects[o.rate_plan_charge],
+            self.tenant.def(o.rate_plan),
+            self.tenant.def(o.rate_plan_charge),
         );
         let plans = self.children(o.rate_plan, "SubscriptionId", &BTreeSet::from([from]));
         let mut changed_one = false;
         for plan in plans {
             let plan_id: u128 = self.rng.random();
-            let mut changes = self.created(plan_def, plan_id);
+            let mut changes = self.created(&plan_def, plan_id);
             changes.push((
                 plan_def.position("SubscriptionId"),
                 Some(Value::Text(format_id(to))),
             ));
             let row = self
                 .existing(o.rate_plan, plan)
-                .with_values(plan_def, &changes);
-            self.tenant.commit(o.rate_plan, plan_id, Some(row), self.at);
+                .with_values(&plan_def, &changes);
+            self.commit_touched(o.rate_plan, plan_id, row);
             MutationReport::note(&mut self.report.inserted, o.rate_plan, plan_id);
 
             let charges = self.children(o.rate_plan_charge, "RatePlanId", &BTreeSet::from([plan]));
             for charge in charges {
                 let charge_id: u128 = self.rng.random();
                 let old = self.existing(o.rate_plan_charge, charge).clone();
-                let mut changes = self.created(charge_def, charge_id);
+                let mut changes = self.created(&charge_def, charge_id);
                 changes.extend([
                     (
                         charge_def.position("RatePlanId"),
@@ -553,9 +552,8 @@ impl<'a> Mutator<'a> {
                         ),
                     ]);
                 }
-                let row = old.with_values(charge_def, &changes);
-                self.tenant
-                    .commit(o.rate_plan_charge, charge_id, Some(row), self.at);
+                let row = old.with_values(&charge_def, &changes);
+                self.commit_touched(o.rate_plan_charge, charge_id, row);
                 MutationReport::note(&mut self.report.inserted, o.rate_plan_charge, charge_id);
             }
         }
@@ -669,17 +667,18 @@ impl<'a> Mutator<'a> {
             .text("Currency", currency)
             .time("OriginalCreatedDate", self.seconds);
 
-        let plan_def = &CATALOG.objects[o.product_rate_plan];
+        let plan_def = self.tenant.def(o.product_rate_plan);
         let plan_row = self.existing(o.product_rate_plan, plan).clone();
         let product = plan_row.id_in(plan_def.position("ProductId"));
+        let product_def = self.tenant.def(o.product);
         let sku = product
             .and_then(|p| self.tenant.current(o.product, p))
-            .and_then(|p| text_of(p, &CATALOG.objects[o.product], "SKU"));
+            .and_then(|p| text_of(p, &product_def, "SKU"));
         let (plan_id, mut rate_plan) = self.draft(o.rate_plan);
         rate_plan
             .id("SubscriptionId", id)
             .id("ProductRatePlanId", plan)
-            .maybe_text("Name", text_of(&plan_row, plan_def, "Name"))
+            .maybe_text("Name", text_of(&plan_row, &plan_def, "Name"))
             .text("SubscriptionRatePlanNumber", self.number("SRP-"))
             .set("Reverted", Value::Boolean(false));
         if let Some(product) = product {
@@ -716,11 +715,11 @@ impl<'a> Mutator<'a> {
         currency: &str,
     ) -> (NewCharge, i64) {
         let o = self.objects;
-        let catalog_def = &CATALOG.objects[o.product_rate_plan_charge];
+        let catalog_def = self.tenant.def(o.product_rate_plan_charge);
         let catalog = self
             .existing(o.product_rate_plan_charge, product_charge)
             .clone();
-        let text = |name| text_of(&catalog, catalog_def, name);
+        let text = |name| text_of(&catalog, &catalog_def, name);
         let (name, charge_type) = (text("Name").unwrap_or_default(), text("ChargeType"));
         let (period, uom) = (text("BillingPeriod"), text("UOM"));
         let unit = local_minor(self.rng.random_range(5..=2_000) * 100 - 1, currency);
@@ -902,11 +901,34 @@ impl<'a> Mutator<'a> {
         (id, draft)
     }
 
-    fn store(&mut self, draft: Draft) {
-        let row = Row::new(&CATALOG.objects[draft.object], &draft.values);
+    fn store(&mut self, mut draft: Draft) {
+        let def = self.tenant.def(draft.object);
+        draft.values.resize(def.fields.len(), None);
+        let row = Row::new(&def, &draft.values);
         let id = row.id;
-        self.tenant.commit(draft.object, id, Some(row), self.at);
+        self.commit_touched(draft.object, id, row);
         MutationReport::note(&mut self.report.inserted, draft.object, id);
+    }
+
+    /// Commits a row that a user created or changed now. Each field added to the schema since
+    /// generation that the row has null gets a value first: users start filling a new field,
+    /// and only rows they touch get it.
+    fn commit_touched(&mut self, object: usize, id: u128, row: Row) {
+        let def = self.tenant.def(object);
+        let mut fills = Vec::new();
+        for (at, field) in def.live_fields() {
+            if field.added
+                && row.field(at).is_none()
+                && let Some(value) = self.random_value(field, None)
+            {
+                fills.push((at, Some(value)));
+            }
+        }
+        let row = match fills.is_empty() {
+            true => row,
+            false => row.with_values(&def, &fills),
+        };
+        self.tenant.commit(object, id, Some(row), self.at);
     }
 
     /// The changes that make a copied row a new one: id and audit fields.
@@ -938,19 +960,24 @@ impl<'a> Mutator<'a> {
             return None;
         }
         let current = row.value(def, at);
+        self.random_value(field, current)
+    }
+
+    /// A random value of the field's type, another than `current` where the type allows;
+    /// `None` only for a picklist without options.
+    fn random_value(&mut self, field: &FieldDef, current: Option<Value>) -> Option<Value> {
         Some(match field.field_type {
             FieldType::Picklist => {
-                let options: Vec<&str> = field
-                    .options
+                let every: Vec<&str> = field.options.iter().map(String::as_str).collect();
+                let other: Vec<&str> = every
                     .iter()
                     .copied()
-                    .filter(|o| current != Some(Value::Text(o.to_string())))
+                    .filter(|&o| !matches!(&current, Some(Value::Text(c)) if c == o))
                     .collect();
-                let options = if options.is_empty() {
-                    field.options
-                } else {
-                    &options[..]
-                };
+                let options = if other.is_empty() { every } else { other };
+                if options.is_empty() {
+                    return None;
+                }
                 Value::Text(options[self.rng.random_range(0..options.len())].to_string())
             }
             FieldType::Text => Value::Text(match self.rng.random_bool(0.7) {
@@ -958,7 +985,7 @@ impl<'a> Mutator<'a> {
                 false => format!("Updated {}", self.rng.random_range(1..100_000)),
             }),
             FieldType::Boolean => Value::Boolean(current != Some(Value::Boolean(true))),
-            FieldType::Integer => Value::Integer(match field.name {
+            FieldType::Integer => Value::Integer(match field.name.as_str() {
                 "BillCycleDay" => self.rng.random_range(1..=28),
                 "Grade" => self.rng.random_range(1..=3),
                 _ => self.rng.random_range(1..=36),
@@ -1022,12 +1049,13 @@ pub(crate) fn batch_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ 0x6d75_7461_7465_0004)
 }
 
-/// Whether a bumped update may change field `at`: not the id, the audit fields, foreign keys,
-/// numbers or currencies (Zuora does not let those change), not the subscription version
-/// fields that only amendments move, and not the fields Zuora changes without a bump.
+/// Whether a bumped update may change field `at`: not a removed field, not the id, the audit
+/// fields, foreign keys, numbers or currencies (Zuora does not let those change), not the
+/// subscription version fields that only amendments move, and not the fields Zuora changes
+/// without a bump.
 fn updatable(object: &ObjectDef, at: usize) -> bool {
-    let name = object.fields[at].name;
-    let key = at == ID || at == object.created_date() || at == object.updated_date();
+    let name = object.fields[at].name.as_str();
+    let key = object.fields[at].removed || object.is_key(at);
     let audit = matches!(name, "CreatedById" | "UpdatedById" | "OriginalCreatedDate");
     let reference = name.ends_with("Id") && !matches!(name, "CrmId" | "VATId");
     let number = name.ends_with("Number") || matches!(name, "SKU" | "Currency");
@@ -1039,9 +1067,9 @@ fn updatable(object: &ObjectDef, at: usize) -> bool {
 
 /// The account that uses a contact as its bill-to or sold-to contact, if any.
 fn contact_user(tenant: &Tenant, objects: &Objects, contact: &Row) -> Option<u128> {
-    let contact_def = &CATALOG.objects[objects.contact];
+    let contact_def = &tenant.schema[objects.contact];
     let account = contact.id_in(contact_def.position("AccountId"))?;
-    let account_def = &CATALOG.objects[objects.account];
+    let account_def = &tenant.schema[objects.account];
     let row = tenant.current(objects.account, account)?;
     let uses = |field| row.id_in(account_def.position(field)) == Some(contact.id);
     (uses("BillToId") || uses("SoldToId")).then_some(account)
@@ -1204,7 +1232,7 @@ mod tests {
         let def = &CATALOG.objects[object];
         let changed = (0..def.fields.len())
             .filter(|&at| before.field(at) != after.field(at))
-            .map(|at| def.fields[at].name)
+            .map(|at| def.fields[at].name.as_str())
             .collect::<Vec<_>>();
         assert!(changed.contains(&"UpdatedDate"), "{changed:?}");
         assert!(

@@ -367,7 +367,7 @@ impl Query {
         if self.sort.field != ID {
             json.push_str("{\"value\":");
             key_of(object, last, self.sort.field).write_json(&mut json);
-            let field = object.fields[self.sort.field].name;
+            let field = &object.fields[self.sort.field].name;
             let _ = write!(
                 json,
                 ",\"orderBy\":{{\"field\":\"{field}\",\"order\":\"{order}\"}}}},"

@@ -52,7 +52,7 @@ const LOG_CAPACITY: usize = 1_000_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Canned {
     pub status: StatusCode,
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 /// Random batches applied while clients page: every `every`-th Object Query request first
@@ -483,7 +483,8 @@ async fn describe_object(State(shared): State<Arc<Shared>>, Path(name): Path<Str
         });
         return respond(StatusCode::NOT_FOUND, JSON, body.to_string());
     };
-    let xml = describe::object(&CATALOG.objects[object], &shared.base_url);
+    let def = shared.tenant.read().expect("tenant lock").def(object);
+    let xml = describe::object(&def, &shared.base_url);
     respond(StatusCode::OK, XML, xml)
 }
 
@@ -523,12 +524,14 @@ fn answer_query(shared: &Shared, path: &str, raw_query: &str) -> Response {
             return common_error(StatusCode::BAD_REQUEST, code, message);
         }
     }
-    let def = &CATALOG.objects[object];
+    let tenant = shared.visible();
+    let def = &tenant.schema[object];
     let query = match Query::parse(def, raw_query, shared.invalid_page_size) {
         Ok(query) => query,
         Err(error) => return common_error(StatusCode::BAD_REQUEST, error.code, &error.message),
     };
-    let (body, next) = query.page(def, &shared.visible().tables[object]);
+    let (body, next) = query.page(def, &tenant.tables[object]);
+    drop(tenant);
     if let Some(next) = next {
         shared
             .cursors

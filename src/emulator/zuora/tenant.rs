@@ -7,12 +7,17 @@
 //! visible a configurable delay later (Zuora's read side is eventually consistent); until then
 //! it waits in a queue, in commit order, and [`Tenant::current`] already answers with it. Every
 //! deleted row is kept with its last values and the instant of its deletion.
+//!
+//! The tenant also holds its schema, the catalog as drifted since generation. A field added
+//! later lies past the end of older rows, which read as null there; a removed field keeps its
+//! position and no row holds a value for it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::catalog::{CATALOG, ID, ObjectDef};
+use super::catalog::{CATALOG, FieldDef, ID, ObjectDef};
 use super::value::{Record, Value};
 
 /// Ids are 32 lowercase hex digits, which order the same as the `u128` they spell; storing the
@@ -26,7 +31,7 @@ pub(crate) fn format_id(id: u128) -> String {
     format!("{id:032x}")
 }
 
-/// One row: its index keys and the JSON text of every field, concatenated in catalog order.
+/// One row: its index keys and the JSON text of every field, concatenated in schema order.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub id: u128,
@@ -35,14 +40,16 @@ pub(crate) struct Row {
     pub created: i64,
     pub updated: i64,
     text: Box<str>,
-    /// Where each field's text ends in `text`; an empty span is a null.
+    /// Where each field's text ends in `text`; an empty span is a null, and so is every field
+    /// past the end, added to the schema after the row was written.
     ends: Box<[u32]>,
     /// Keys the catalog does not know, planted by tests, with their raw JSON text.
     extra: Box<[(Box<str>, Box<str>)]>,
 }
 
 impl Row {
-    /// Builds a row from one value per catalog field (`None` = null).
+    /// Builds a row from one value per schema field (`None` = null), as [`write_value`] writes
+    /// them.
     ///
     /// # Panics
     /// When Id, CreatedDate or UpdatedDate is missing or of the wrong type: the generator and
@@ -70,9 +77,9 @@ impl Row {
 
         let mut text = String::with_capacity(values.len() * 16);
         let mut ends = Vec::with_capacity(values.len());
-        for value in values {
+        for (value, field) in values.iter().zip(&object.fields) {
             if let Some(value) = value {
-                value.write_json(&mut text);
+                write_value(value, field, &mut text);
             }
             ends.push(offset(text.len()));
         }
@@ -88,20 +95,23 @@ impl Row {
 
     /// The JSON text of field `at`, `None` when it is null.
     pub fn field(&self, at: usize) -> Option<&str> {
+        let end = *self.ends.get(at)? as usize;
         let start = if at == 0 {
             0
         } else {
             self.ends[at - 1] as usize
         };
-        let text = &self.text[start..self.ends[at] as usize];
+        let text = &self.text[start..end];
         (!text.is_empty()).then_some(text)
     }
 
-    /// The same row with field `at` carrying `raw` as its JSON text, verbatim.
+    /// The same row with field `at` carrying `raw` as its JSON text, verbatim; an empty `raw`
+    /// makes it null.
     pub fn with_field_text(&self, at: usize, raw: &str) -> Row {
+        let len = self.ends.len().max(at + 1);
         let mut text = String::with_capacity(self.text.len() + raw.len());
-        let mut ends = Vec::with_capacity(self.ends.len());
-        for i in 0..self.ends.len() {
+        let mut ends = Vec::with_capacity(len);
+        for i in 0..len {
             text.push_str(if i == at {
                 raw
             } else {
@@ -131,8 +141,8 @@ impl Row {
         }
     }
 
-    /// Appends the row as a JSON object. `selected` lists the fields to write in catalog order
-    /// (all of them, and the extra keys, when `None`); nulls are left out unless
+    /// Appends the row as a JSON object. `selected` lists the fields to write in schema order
+    /// (every field not removed, and the extra keys, when `None`); nulls are left out unless
     /// `include_nulls`.
     pub fn write_json(
         &self,
@@ -169,18 +179,19 @@ impl Row {
         out.push('}');
     }
 
-    /// The same row with some fields set (`None` = null) and the others' text kept verbatim,
-    /// planted text and extra keys included. Setting Id, CreatedDate or UpdatedDate moves the
-    /// row's index keys with them.
+    /// The same row with some fields set (`None` = null, values as [`write_value`] writes them)
+    /// and the others' text kept verbatim, planted text and extra keys included, laid out for
+    /// the current schema. Setting Id, CreatedDate or UpdatedDate moves the row's index keys
+    /// with them.
     ///
     /// # Panics
     /// When Id, CreatedDate or UpdatedDate is set to null or to a value of the wrong type.
     pub fn with_values(&self, object: &ObjectDef, changes: &[(usize, Option<Value>)]) -> Row {
         let mut text = String::with_capacity(self.text.len() + 64);
-        let mut ends = Vec::with_capacity(self.ends.len());
-        for at in 0..self.ends.len() {
-            match changes.iter().rev().find(|(field, _)| *field == at) {
-                Some((_, Some(value))) => value.write_json(&mut text),
+        let mut ends = Vec::with_capacity(object.fields.len());
+        for (at, field) in object.fields.iter().enumerate() {
+            match changes.iter().rev().find(|(change, _)| *change == at) {
+                Some((_, Some(value))) => write_value(value, field, &mut text),
                 Some((_, None)) => {}
                 None => text.push_str(self.field(at).unwrap_or("")),
             }
@@ -224,21 +235,33 @@ impl Row {
         parse_id(text.strip_prefix('"')?.strip_suffix('"')?)
     }
 
-    /// The row as typed values, for tests that compare every cell.
+    /// The row as typed values of the fields not removed, for tests that compare every cell.
     pub fn record(&self, object: &ObjectDef) -> Record {
         let values = object
-            .fields
-            .iter()
-            .enumerate()
+            .live_fields()
             .filter_map(|(at, f)| {
                 let value = Value::from_json(f.field_type, self.field(at)?)?;
-                Some((f.name.to_string(), value))
+                Some((f.name.clone(), value))
             })
             .collect();
         Record {
             id: format_id(self.id),
             values,
         }
+    }
+}
+
+/// Appends the JSON text of `value` as `field` holds it now. The emulator's own changes name
+/// catalog fields with values of their catalog types: nothing is written to a removed field,
+/// and a value for a field retyped since is converted first, or dropped when it does not fit.
+fn write_value(value: &Value, field: &FieldDef, out: &mut String) {
+    if field.removed {
+        return;
+    }
+    if value.fits(field.field_type) {
+        value.write_json(out);
+    } else if let Some(value) = value.clone().converted(field.field_type) {
+        value.write_json(out);
     }
 }
 
@@ -309,6 +332,10 @@ struct Changes {
 #[derive(Debug)]
 pub(crate) struct Tenant {
     pub tables: Vec<Table>,
+    /// Every object's definition as it is now, in catalog order: the catalog, drifted by
+    /// fields added, removed or retyped since generation. Behind an `Arc` so a batch of
+    /// mutations can hold a definition while it changes rows.
+    pub schema: Vec<Arc<ObjectDef>>,
     /// The next value of the counter behind invoice, payment, charge and other numbers, so
     /// rows inserted after generation continue the sequence instead of repeating it.
     pub next_number: u64,
@@ -321,6 +348,7 @@ impl Tenant {
     pub fn empty() -> Tenant {
         Tenant {
             tables: CATALOG.objects.iter().map(|_| Table::default()).collect(),
+            schema: CATALOG.objects.iter().cloned().map(Arc::new).collect(),
             next_number: 1,
             next_account: 1,
             changes: Changes {
@@ -473,12 +501,40 @@ impl Tenant {
         true
     }
 
+    /// Replaces every stored version of every row of `object`, visible, queued and deleted,
+    /// with what `rewrite` makes of it (`None` keeps it), which must keep the id and the audit
+    /// dates. Used when the schema changes under the rows.
+    pub fn rewrite_every(&mut self, object: usize, mut rewrite: impl FnMut(&Row) -> Option<Row>) {
+        let mut apply = |row: &mut Row| {
+            if let Some(new) = rewrite(row) {
+                *row = new;
+            }
+        };
+        self.tables[object].rows.values_mut().for_each(&mut apply);
+        let queued = self.changes.queue.iter_mut().filter(|c| c.object == object);
+        queued.filter_map(|c| c.row.as_mut()).for_each(&mut apply);
+        let newest = self
+            .changes
+            .newest
+            .range_mut((object, 0)..=(object, u128::MAX));
+        newest
+            .filter_map(|(_, (row, _))| row.as_mut())
+            .for_each(&mut apply);
+        let deleted = self.changes.deleted[object].iter_mut();
+        deleted.map(|gone| &mut gone.row).for_each(&mut apply);
+    }
+
+    /// The current definition of `object`.
+    pub fn def(&self, object: usize) -> Arc<ObjectDef> {
+        self.schema[object].clone()
+    }
+
     /// Adds a row built from one value per field of object `object`.
     ///
     /// # Panics
     /// When the id is already taken: ids are random 128-bit numbers, so a repeat is a bug.
     pub fn insert(&mut self, object: usize, values: &[Option<Value>]) {
-        let def = &CATALOG.objects[object];
+        let def = &self.schema[object];
         let row = Row::new(def, values);
         let id = row.id;
         assert!(

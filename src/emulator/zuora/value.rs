@@ -1,11 +1,12 @@
 //! One cell of the tenant and its wire form: how each Describe type is written into Object Query
-//! JSON (decimals as the exact number text, datetimes as `YYYY-MM-DDThh:mm:ssZ`), and how the
-//! stored JSON text reads back into a typed value for tests.
+//! JSON (decimals as the exact number text, datetimes as `YYYY-MM-DDThh:mm:ssZ`), how the
+//! stored JSON text reads back into a typed value for tests, and what becomes of a value when
+//! its field changes type.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::catalog::FieldType;
 
@@ -72,6 +73,71 @@ impl Value {
         }
         Some(typed(field_type, text).unwrap_or_else(|| by_shape(text)))
     }
+
+    /// Whether a field of type `field_type` holds the value as it is.
+    pub(crate) fn fits(&self, field_type: FieldType) -> bool {
+        matches!(
+            (self, field_type),
+            (Self::Text(_), FieldType::Text | FieldType::Picklist)
+                | (Self::Boolean(_), FieldType::Boolean)
+                | (Self::Integer(_), FieldType::Integer)
+                | (Self::Decimal(_), FieldType::Decimal)
+                | (Self::Date(_), FieldType::Date)
+                | (Self::DateTime(_), FieldType::Datetime)
+        )
+    }
+
+    /// The value as a field of type `to` holds it: its text for text and picklist fields (a
+    /// decimal keeps its digits, a date its `YYYY-MM-DD`), otherwise the same number, day or
+    /// flag where `to` can hold it (`"12.50"` as a decimal, `42.0` as an integer, a datetime's
+    /// day as a date, a date's midnight UTC as a datetime), and `None` where it cannot.
+    pub(crate) fn converted(self, to: FieldType) -> Option<Value> {
+        match (to, self) {
+            (FieldType::Text | FieldType::Picklist, value) => Some(Self::Text(value.into_text())),
+            (FieldType::Boolean, Self::Boolean(b)) => Some(Self::Boolean(b)),
+            (FieldType::Boolean, Self::Text(text)) => text.parse().ok().map(Self::Boolean),
+            (FieldType::Integer, Self::Integer(i)) => Some(Self::Integer(i)),
+            (FieldType::Integer, Self::Decimal(text) | Self::Text(text)) => {
+                whole_number(&text).map(Self::Integer)
+            }
+            (FieldType::Decimal, Self::Decimal(text)) => Some(Self::Decimal(text)),
+            (FieldType::Decimal, Self::Integer(i)) => Some(Self::Decimal(i.to_string())),
+            (FieldType::Decimal, Self::Text(text)) => {
+                is_json_number(&text).then_some(Self::Decimal(text))
+            }
+            (FieldType::Date, Self::Date(day)) => Some(Self::Date(day)),
+            (FieldType::Date, Self::DateTime(at)) => Some(Self::Date(at.date_naive())),
+            (FieldType::Date, Self::Text(text)) => parse_date(&text).map(Self::Date),
+            (FieldType::Datetime, Self::DateTime(at)) => Some(Self::DateTime(at)),
+            (FieldType::Datetime, Self::Date(day)) => {
+                Some(Self::DateTime(day.and_time(NaiveTime::MIN).and_utc()))
+            }
+            (FieldType::Datetime, Self::Text(text)) => parse_datetime(&text).map(Self::DateTime),
+            _ => None,
+        }
+    }
+
+    /// The value as text, spelled as its JSON carries it, without quotes.
+    fn into_text(self) -> String {
+        match self {
+            Self::Text(text) | Self::Decimal(text) => text,
+            Self::Boolean(b) => b.to_string(),
+            Self::Integer(i) => i.to_string(),
+            Self::Date(day) => day.format(DATE_FORMAT).to_string(),
+            Self::DateTime(at) => at.format(DATETIME_FORMAT).to_string(),
+        }
+    }
+}
+
+/// A JSON number without a fractional part other than zeros and without an exponent, as an
+/// integer: `42`, `42.0`, `-7.000`.
+fn whole_number(text: &str) -> Option<i64> {
+    if !is_json_number(text) {
+        return None;
+    }
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let zeros = fraction.bytes().all(|b| b == b'0');
+    zeros.then(|| whole.parse().ok()).flatten()
 }
 
 fn typed(field_type: FieldType, text: &str) -> Option<Value> {
@@ -243,6 +309,58 @@ mod tests {
         );
         assert_eq!(parse_datetime("2024-07-25T02:46:20.5Z"), None);
         assert_eq!(parse_date("2024-7-25"), None);
+    }
+
+    #[test]
+    fn values_convert_to_another_type_where_they_fit() {
+        let day = NaiveDate::from_ymd_opt(2024, 7, 25).unwrap();
+        let at = day.and_hms_opt(2, 46, 20).unwrap().and_utc();
+        let text = |t: &str| Value::Text(t.into());
+        let decimal = |t: &str| Value::Decimal(t.into());
+        let cases = [
+            (
+                decimal("12345678901234567890.5"),
+                FieldType::Text,
+                Some(text("12345678901234567890.5")),
+            ),
+            (decimal("1e-9"), FieldType::Text, Some(text("1e-9"))),
+            (Value::Integer(-3), FieldType::Picklist, Some(text("-3"))),
+            (Value::Boolean(true), FieldType::Text, Some(text("true"))),
+            (Value::Date(day), FieldType::Text, Some(text("2024-07-25"))),
+            (
+                Value::DateTime(at),
+                FieldType::Text,
+                Some(text("2024-07-25T02:46:20Z")),
+            ),
+            (text("12.50"), FieldType::Decimal, Some(decimal("12.50"))),
+            (text("twelve"), FieldType::Decimal, None),
+            (Value::Integer(7), FieldType::Decimal, Some(decimal("7"))),
+            (
+                decimal("42.00"),
+                FieldType::Integer,
+                Some(Value::Integer(42)),
+            ),
+            (decimal("42.5"), FieldType::Integer, None),
+            (decimal("1e3"), FieldType::Integer, None),
+            (
+                text("false"),
+                FieldType::Boolean,
+                Some(Value::Boolean(false)),
+            ),
+            (decimal("1"), FieldType::Boolean, None),
+            (Value::DateTime(at), FieldType::Date, Some(Value::Date(day))),
+            (text("2024-07-25"), FieldType::Date, Some(Value::Date(day))),
+            (text("25/07/2024"), FieldType::Date, None),
+            (
+                Value::Date(day),
+                FieldType::Datetime,
+                Some(Value::DateTime(day.and_hms_opt(0, 0, 0).unwrap().and_utc())),
+            ),
+            (Value::Boolean(false), FieldType::Date, None),
+        ];
+        for (value, to, expected) in cases {
+            assert_eq!(value.clone().converted(to), expected, "{value:?} to {to:?}");
+        }
     }
 
     #[test]
