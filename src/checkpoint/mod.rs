@@ -271,13 +271,15 @@ impl Checkpoint {
         self.write(|tx| update_progress(tx, window.id, progress, spool_bytes, done))
     }
 
-    /// Forgets the windows a run planned for an object but never read a page of, so that a run
-    /// that failed at once leaves the checkpoint as it found it.
+    /// Forgets the windows a run planned for an object when it read no page of any of them, so
+    /// that a run that failed at once leaves the checkpoint as it found it. Windows of a run that
+    /// made progress are kept whole: together they cover the planned range.
     pub fn discard_unstarted_windows(&self, object: &str, run_id: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "DELETE FROM windows WHERE object = ?1 AND run_id = ?2 AND state = 'open'
-                 AND pages = 0 AND NOT EXISTS (SELECT 1 FROM files f WHERE f.window_id = windows.id)",
+                "DELETE FROM windows WHERE object = ?1 AND run_id = ?2 AND NOT EXISTS (
+                     SELECT 1 FROM windows w WHERE w.object = ?1 AND w.run_id = ?2
+                     AND (w.pages > 0 OR w.state <> 'open'))",
                 params![object, run_id],
             )?;
             Ok(())
@@ -595,6 +597,39 @@ mod tests {
         assert_eq!(state.watermark, Some(at(2)));
         assert_eq!(state.rows_merged, 10);
         assert!(cp.unmerged_windows("Account").unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_a_run_without_progress_forgets_its_windows() {
+        let (_dir, cp) = open();
+        cp.ensure_object("Account", "r1").unwrap();
+        let spans = [
+            Span::new(None, Some(at(1))),
+            Span::new(Some(at(1)), Some(at(2))),
+        ];
+        let windows = cp
+            .plan_windows("Account", "r1", Phase::Historical, &spans)
+            .unwrap();
+        let progress = Progress {
+            pages: 1,
+            ..Progress::default()
+        };
+        cp.commit_page(&windows[0], &progress, 0, false).unwrap();
+        cp.discard_unstarted_windows("Account", "r1").unwrap();
+        assert_eq!(
+            cp.unmerged_windows("Account").unwrap().len(),
+            2,
+            "together they cover the range"
+        );
+
+        cp.plan_windows("Account", "r2", Phase::Historical, &spans)
+            .unwrap();
+        cp.discard_unstarted_windows("Account", "r2").unwrap();
+        assert_eq!(
+            cp.unmerged_windows("Account").unwrap().len(),
+            2,
+            "r2's windows are gone"
+        );
     }
 
     #[test]

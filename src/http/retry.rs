@@ -74,10 +74,14 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 }
 
 /// How long the server asks to wait: `Retry-After` in seconds (the form Zuora and Databricks
-/// send) or as an HTTP date, or else Zuora's `RateLimit-Reset` (seconds until the exhausted
-/// rate-limit window resets), which its rate-limit 429s carry.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// send) or as an HTTP date, or else, for a 429, Zuora's `RateLimit-Reset` (seconds until the
+/// exhausted rate-limit window resets), which its rate-limit 429s carry instead. Other answers
+/// carry `RateLimit-Reset` too, about a window that is not exhausted: it means nothing there.
+pub fn retry_after(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
     let Some(value) = headers.get(RETRY_AFTER) else {
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            return None;
+        }
         let reset = headers
             .get("ratelimit-reset")?
             .to_str()
@@ -121,11 +125,21 @@ mod tests {
     fn retry_after_reads_seconds() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, "120".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after(StatusCode::TOO_MANY_REQUESTS, &headers),
+            Some(Duration::from_secs(120))
+        );
         headers.insert(RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(retry_after(StatusCode::TOO_MANY_REQUESTS, &headers), None);
         let mut rate_limited = HeaderMap::new();
         rate_limited.insert("RateLimit-Reset", "42".parse().unwrap());
-        assert_eq!(retry_after(&rate_limited), Some(Duration::from_secs(42)));
+        assert_eq!(
+            retry_after(StatusCode::TOO_MANY_REQUESTS, &rate_limited),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(
+            retry_after(StatusCode::INTERNAL_SERVER_ERROR, &rate_limited),
+            None
+        );
     }
 }

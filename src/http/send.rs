@@ -56,7 +56,7 @@ pub async fn send_limited(
             Ok(response) if !is_retryable_status(response.status) => return Ok(response),
             Ok(response) => (
                 format!("{} {}", response.status, super::excerpt(&response.body)),
-                retry_after(&response.headers),
+                retry_after(response.status, &response.headers),
             ),
             Err(problem) => (problem, None),
         };

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{RecordBatch, new_null_array};
+use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use duckdb::{Connection, OptionalExt, params};
 
@@ -90,7 +91,7 @@ impl DuckDbWarehouse {
 fn existing_columns(conn: &Connection, schema: &str, table: &str) -> duckdb::Result<Vec<String>> {
     let mut statement = conn.prepare(
         "SELECT column_name FROM information_schema.columns
-         WHERE table_schema = ? AND table_name = ?",
+         WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
     )?;
     let columns = statement.query_map(params![schema, table], |r| r.get(0))?;
     columns.collect()
@@ -182,6 +183,32 @@ impl Warehouse for DuckDbWarehouse {
 }
 
 impl DuckDbWarehouse {
+    /// The landing table's columns in the table's own order, which the appender needs: columns
+    /// added later by `ALTER TABLE` come after `_synced_at` and `_deleted`.
+    async fn landing_layout(&self, schema: &ObjectSchema) -> Result<SchemaRef> {
+        let (db_schema, landing) = (self.schema.clone(), landing_name(&schema.table));
+        let order = self
+            .with_conn(
+                move |conn| existing_columns(conn, &db_schema, &landing),
+                format!("reading the columns of {}", landing_name(&schema.table)),
+            )
+            .await?;
+        let fields = schema.arrow_schema();
+        let ordered = order
+            .iter()
+            .map(|name| {
+                fields.field_with_name(name).cloned().map_err(|_| {
+                    Error::Destination(format!(
+                        "{} has a column {name} that the {} schema does not know",
+                        landing_name(&schema.table),
+                        schema.object
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(arrow::datatypes::Schema::new(ordered)))
+    }
+
     /// Loads one staged file and records it in the ledger, in one transaction. `None` when the
     /// ledger says it was loaded before.
     async fn load_file(&self, schema: &ObjectSchema, name: &str) -> Result<Option<u64>> {
@@ -204,7 +231,7 @@ impl DuckDbWarehouse {
         }
 
         let bytes = self.stage.get(name).await?;
-        let landing_schema = schema.arrow_schema();
+        let landing_schema = self.landing_layout(schema).await?;
         let batches = read_batches(bytes)?
             .into_iter()
             .map(|batch| conform(&batch, &landing_schema, name))
@@ -236,11 +263,7 @@ impl DuckDbWarehouse {
 
 /// Reorders a batch to the landing table's columns, adding null columns for fields the file
 /// predates; the appender needs the table's exact column list.
-fn conform(
-    batch: &RecordBatch,
-    target: &arrow::datatypes::SchemaRef,
-    name: &str,
-) -> Result<RecordBatch> {
+fn conform(batch: &RecordBatch, target: &SchemaRef, name: &str) -> Result<RecordBatch> {
     let columns = target
         .fields()
         .iter()

@@ -3,9 +3,11 @@
 //! link time down.
 
 mod bad_input;
+mod corpus;
 mod crash;
 mod cron;
 mod databricks;
+mod drift;
 mod faults;
 mod incremental;
 mod randomized;
