@@ -152,7 +152,8 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "Account record 8a8a0001 field Balance: expected a JSON number, found the string \"abc\""
+            "Account record 8a8a0001 field Balance: expected a JSON number, \
+             found the string \"abc\""
         );
         assert_eq!(e.exit_code(), exit::FAILURE);
     }

@@ -91,7 +91,8 @@ impl Checkpoint {
     pub fn finish_run(&self, run_id: &str, status: &str, summary_json: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE runs SET finished_at = ?2, status = ?3, summary_json = ?4 WHERE run_id = ?1",
+                "UPDATE runs SET finished_at = ?2, status = ?3, summary_json = ?4
+                 WHERE run_id = ?1",
                 params![run_id, now(), status, summary_json],
             )?;
             Ok(())

@@ -169,7 +169,8 @@ pub struct Progress {
 }
 
 pub(super) const WINDOW_COLUMNS: &str = "SELECT id, object, phase, range_start, range_end, state, \
-     next_page, last_value, last_id, pages, rows, id_start, id_end, depth, spool_bytes FROM windows";
+     next_page, last_value, last_id, pages, rows, id_start, id_end, depth, spool_bytes \
+     FROM windows";
 
 impl Window {
     pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {

@@ -22,7 +22,7 @@ pub(super) struct DemoArgs {
     accounts: usize,
 }
 
-pub(super) async fn run(args: DemoArgs) -> Result<i32> {
+pub(super) async fn run(args: DemoArgs, progress: crate::telemetry::Progress) -> Result<i32> {
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| Error::io(format!("creating {}", args.dir.display()), e))?;
     let emulator = Emulator::start(Options {
@@ -49,7 +49,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<i32> {
     // The emulated tenant's data is all in the past; no need to wait for Zuora's index.
     config.sync.lag = std::time::Duration::ZERO;
 
-    let summary = super::sync::run_with_signals(&config, &SyncOptions::default()).await?;
+    let summary = super::sync::run_with_signals(&config, &SyncOptions::default(), progress).await?;
     super::sync::print_summary(&summary);
     println!();
     super::status::print(&Checkpoint::open(&config.state.path)?, false)?;

@@ -80,7 +80,7 @@ pub fn main() -> i32 {
             };
         }
     };
-    crate::telemetry::init(if cli.quiet { 0 } else { 1 + cli.verbose });
+    let progress = crate::telemetry::init(if cli.quiet { 0 } else { 1 + cli.verbose });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -91,7 +91,7 @@ pub fn main() -> i32 {
             return exit::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, crate::telemetry::Progress::new(progress))) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -100,15 +100,15 @@ pub fn main() -> i32 {
     }
 }
 
-async fn run(cli: Cli) -> Result<i32> {
+async fn run(cli: Cli, progress: crate::telemetry::Progress) -> Result<i32> {
     match cli.command {
         Command::Init(args) => init::run(&cli.config, args),
         Command::Discover(args) => discover::run(&cli.config, args).await,
-        Command::Sync(args) => sync::run(&cli.config, args).await,
+        Command::Sync(args) => sync::run(&cli.config, args, progress).await,
         Command::Check(args) => check::run(&cli.config, args).await,
         Command::Status(args) => status::run(&cli.config, args),
         Command::State(command) => state::run(&cli.config, command),
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => demo::run(args, progress).await,
         Command::Emulate(command) => emulate::run(command).await,
     }
 }

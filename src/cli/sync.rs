@@ -10,6 +10,7 @@ use clap::Args;
 use crate::config::{Config, Needs};
 use crate::engine::{self, DryRun, RunSummary, SyncOptions};
 use crate::error::{Error, Result};
+use crate::telemetry::Progress;
 
 #[derive(Args, Debug)]
 pub(super) struct SyncArgs {
@@ -28,7 +29,7 @@ pub(super) struct SyncArgs {
     dry_run: bool,
 }
 
-pub(super) async fn run(config_path: &Path, args: SyncArgs) -> Result<i32> {
+pub(super) async fn run(config_path: &Path, args: SyncArgs, progress: Progress) -> Result<i32> {
     let needs = if args.dry_run {
         Needs::ZUORA
     } else {
@@ -44,7 +45,7 @@ pub(super) async fn run(config_path: &Path, args: SyncArgs) -> Result<i32> {
         print_plan(&plan, args.json);
         return Ok(crate::error::exit::SUCCESS);
     }
-    let summary = run_with_signals(&config, &options).await?;
+    let summary = run_with_signals(&config, &options, progress).await?;
     if args.json {
         println!(
             "{}",
@@ -58,7 +59,11 @@ pub(super) async fn run(config_path: &Path, args: SyncArgs) -> Result<i32> {
 
 /// Runs a sync that stops after the current page on SIGINT or SIGTERM. The handlers are in
 /// place before the sync starts, so a signal at any moment of the run is caught.
-pub(super) async fn run_with_signals(config: &Config, options: &SyncOptions) -> Result<RunSummary> {
+pub(super) async fn run_with_signals(
+    config: &Config,
+    options: &SyncOptions,
+    progress: Progress,
+) -> Result<RunSummary> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| signal(kind).map_err(|e| Error::io("installing a signal handler", e));
     let (mut interrupt, mut terminate) = (
@@ -75,7 +80,7 @@ pub(super) async fn run_with_signals(config: &Config, options: &SyncOptions) -> 
         tracing::warn!("Stopping after the current page; the checkpoint stays consistent");
         flag.store(true, Ordering::SeqCst);
     });
-    let summary = engine::sync(config, options, stop).await;
+    let summary = engine::sync(config, options, stop, progress).await;
     watcher.abort();
     summary
 }

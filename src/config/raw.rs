@@ -160,7 +160,8 @@ fn resolve_zuora(raw: RawZuora, needs: Needs, problems: &mut Problems) -> Option
     let client_secret = Secret::from_env(ZUORA_SECRET_VAR);
     if needs.zuora && client_secret.is_none() {
         problems.push(format!(
-            "the environment variable {ZUORA_SECRET_VAR} is not set (the secret of [zuora] client_id)"
+            "the environment variable {ZUORA_SECRET_VAR} is not set \
+             (the secret of [zuora] client_id)"
         ));
     }
     let page_size = raw.page_size.unwrap_or(MAX_PAGE_SIZE);
@@ -265,19 +266,25 @@ fn resolve_databricks(
         problems.push("[warehouse] path applies only to kind = \"duckdb\"");
     }
     let host = required(raw.host, "[warehouse] host", problems).and_then(|text| {
-        let with_scheme =
-            if text.contains("://") { text.clone() } else { format!("https://{text}") };
+        let with_scheme = if text.contains("://") {
+            text.clone()
+        } else {
+            format!("https://{text}")
+        };
         match Url::parse(&with_scheme) {
             Ok(url) if url.scheme() == "https" => Some(url),
             Ok(url) if url.scheme() == "http" && is_loopback(&url) => Some(url),
             Ok(_) => {
                 problems.push(format!(
-                    "[warehouse] host = {text:?} must use https (http is accepted for loopback only)"
+                    "[warehouse] host = {text:?} must use https \
+                     (http is accepted for loopback only)"
                 ));
                 None
             }
             Err(e) => {
-                problems.push(format!("[warehouse] host = {text:?} is not a host name: {e}"));
+                problems.push(format!(
+                    "[warehouse] host = {text:?} is not a host name: {e}"
+                ));
                 None
             }
         }

@@ -103,7 +103,8 @@ mod tests {
         assert_eq!(config.state.path, Path::new("/tmp/demo/checkpoint.db"));
         assert!(matches!(
             config.warehouse,
-            WarehouseConfig::DuckDb { ref path, .. } if path == Path::new("/tmp/demo/warehouse.duckdb")
+            WarehouseConfig::DuckDb { ref path, .. }
+                if path == Path::new("/tmp/demo/warehouse.duckdb")
         ));
     }
 }

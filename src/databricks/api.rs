@@ -126,7 +126,7 @@ impl Api {
             })
             .await?;
             if response.status.as_u16() == 401 && !refreshed && self.tokens.refreshes() {
-                tracing::info!(request = %label, "Databricks refused the token; fetching a new one");
+                tracing::info!(request = %label, "Databricks refused the token; getting a new one");
                 self.tokens.invalidate(&bearer).await;
                 refreshed = true;
                 continue;

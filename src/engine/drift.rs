@@ -41,7 +41,7 @@ pub(super) fn reconcile(
     }
     for new in &source.fields {
         if !fields.iter().any(|f| f.column == new.column) {
-            tracing::info!(object = %source.object, field = %new.name, "New field; adding a column");
+            tracing::info!(object = %source.object, field = %new.name, "New field: a new column");
             fields.push(new.clone());
         }
     }

@@ -122,6 +122,7 @@ impl Reader<'_> {
             self.tally.seconds.decode += started.elapsed().as_secs_f64();
             self.tally.pages += 1;
             self.tally.rows += page.rows as u64;
+            self.run.progress.page(page.rows as u64);
             restarts = 0;
 
             let busy = self.busy_second(&page);

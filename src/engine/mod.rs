@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::error::{Error, Result, exit};
 use crate::schema::ObjectSchema;
 use crate::stage::Stage;
+use crate::telemetry::Progress;
 use crate::warehouse::{Destination, Warehouse};
 use crate::zuora::ZuoraClient;
 
@@ -48,6 +49,7 @@ pub(crate) struct RunContext {
     pub(crate) warehouse: Arc<dyn Warehouse>,
     pub(crate) window_permits: Semaphore,
     pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) progress: Progress,
 }
 
 /// A new run id: its start time, readable and sortable, and a random suffix.
@@ -65,6 +67,7 @@ pub async fn sync(
     config: &Config,
     options: &SyncOptions,
     stop: Arc<AtomicBool>,
+    progress: Progress,
 ) -> Result<RunSummary> {
     let started_at = Utc::now();
     let run_id = new_run_id(started_at);
@@ -73,7 +76,7 @@ pub async fn sync(
     checkpoint.begin_run(&run_id)?;
     tracing::info!(run_id = %run_id, "Sync started");
 
-    let context = match prepare(config, &run_id, started_at, checkpoint, stop).await {
+    let context = match prepare(config, &run_id, started_at, checkpoint, stop, progress).await {
         Ok(context) => context,
         Err((error, checkpoint)) => {
             let _ = checkpoint.finish_run(&run_id, "failed", &error_json(&error));
@@ -100,6 +103,7 @@ async fn prepare(
     started_at: DateTime<Utc>,
     checkpoint: Checkpoint,
     stop: Arc<AtomicBool>,
+    progress: Progress,
 ) -> std::result::Result<RunContext, (Error, Checkpoint)> {
     let connect =
         || -> Result<_> { Ok((ZuoraClient::new(&config.zuora)?, Destination::open(config)?)) };
@@ -126,6 +130,7 @@ async fn prepare(
         warehouse,
         window_permits: Semaphore::new(config.sync.max_parallel_windows),
         stop,
+        progress,
     })
 }
 
@@ -205,13 +210,18 @@ async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
     };
     let run = object::ObjectRun::new(context, source, table);
     let outcome = run.run().await;
-    let summary = run.into_summary();
+    let (summary, progress) = run.into_summary();
     match outcome {
-        Ok(()) => ObjectSummary {
-            status: "ok".to_string(),
-            ..summary
-        },
+        Ok(()) => {
+            let (rows, changed) = (summary.rows, summary.rows_changed);
+            progress.finish(&format!("ok: {rows} rows read, {changed} changed"));
+            ObjectSummary {
+                status: "ok".to_string(),
+                ..summary
+            }
+        }
         Err(e) => {
+            progress.finish(&format!("failed: {e}"));
             let _ = context
                 .checkpoint
                 .discard_unstarted_windows(name, &context.run_id);

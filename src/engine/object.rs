@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::schema::{DELETED, ID, ObjectSchema, SYNCED_AT};
 use crate::stage::Stage;
+use crate::telemetry::ObjectProgress;
 use crate::warehouse::Warehouse;
 use crate::write::{ParquetFile, WriteOptions};
 use crate::zuora::{PageRequest, WindowBounds, ZuoraClient};
@@ -62,11 +63,13 @@ pub(super) struct ObjectRun<'a> {
     pub(super) page_size: usize,
     pub(super) stop: Arc<AtomicBool>,
     summary: Mutex<ObjectSummary>,
+    pub(super) progress: ObjectProgress,
     context: &'a RunContext,
 }
 
 impl<'a> ObjectRun<'a> {
     pub(super) fn new(context: &'a RunContext, source: ObjectSchema, table: ObjectSchema) -> Self {
+        let source_name = source.object.clone();
         let summary = ObjectSummary {
             table: source.table.clone(),
             ..ObjectSummary::default()
@@ -91,12 +94,16 @@ impl<'a> ObjectRun<'a> {
             page_size: context.config.zuora.page_size as usize,
             stop: Arc::clone(&context.stop),
             summary: Mutex::new(summary),
+            progress: context.progress.object(&source_name),
             context,
         }
     }
 
-    pub(super) fn into_summary(self) -> ObjectSummary {
-        self.summary.into_inner().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn into_summary(self) -> (ObjectSummary, ObjectProgress) {
+        (
+            self.summary.into_inner().unwrap_or_else(|p| p.into_inner()),
+            self.progress,
+        )
     }
 
     fn with_summary(&self, f: impl FnOnce(&mut ObjectSummary)) {
@@ -239,9 +246,11 @@ impl<'a> ObjectRun<'a> {
     async fn load(&self) -> Result<()> {
         let object = self.source.object.clone();
         let written = self.checkpoint.files(&object, FileState::Written)?;
+        self.progress.stage("staging files");
         self.stage_files(&written).await?;
 
         let staged = self.checkpoint.files(&object, FileState::Staged)?;
+        self.progress.stage("copying into the landing table");
         for chunk in staged.chunks(FILES_PER_COPY) {
             self.copy_files(chunk).await?;
         }
@@ -293,6 +302,7 @@ impl<'a> ObjectRun<'a> {
             return Ok(());
         }
         failpoint::hit("before_merge");
+        self.progress.stage("merging");
         let started = Instant::now();
         let outcome = self.warehouse.merge(&self.table).await?;
         failpoint::hit("after_merge");
@@ -334,6 +344,7 @@ impl<'a> ObjectRun<'a> {
             return Ok(());
         }
         let checked_at = self.now();
+        self.progress.stage("reading deleted ids");
         let ids = match self.client.deleted_ids(object).await {
             Ok(ids) => ids,
             Err(e) => {

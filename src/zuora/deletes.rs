@@ -129,7 +129,8 @@ mod tests {
 
     #[test]
     fn result_lines_give_ids() {
-        let body = b"{\"id\":\"8a80aa\",\"updateddate\":\"2026-01-01T00:00:00Z\"}\n\n{\"id\":\"8a80bb\"}\n";
+        let body = b"{\"id\":\"8a80aa\",\"updateddate\":\"2026-01-01T00:00:00Z\"}\n\n\
+                     {\"id\":\"8a80bb\"}\n";
         assert_eq!(parse_lines(body, "Account").unwrap(), ["8a80aa", "8a80bb"]);
         let err = parse_lines(b"{\"id\":1}", "Account").unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");

@@ -165,7 +165,8 @@ mod tests {
   <field><name>Hidden</name><label>Hidden</label><type>text</type><selectable>false</selectable>
     <contexts><context>export</context></contexts></field>
 </fields><related-objects><object href="https://rest.zuora.com/v1/describe/ProductRatePlan">
-  <name>ProductRatePlan</name><label>Product Rate Plan</label></object></related-objects></object>"#;
+  <name>ProductRatePlan</name><label>Product Rate Plan</label></object>
+</related-objects></object>"#;
 
     #[test]
     fn only_selectable_export_fields_become_columns() {

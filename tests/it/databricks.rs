@@ -210,10 +210,14 @@ async fn unity_catalog_volume_sync_matches_every_cell_and_a_second_sync_changes_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn hive_metastore_with_s3_staging_matches_every_cell() {
+async fn hive_metastore_with_s3_staging_matches_every_cell_and_a_second_sync_changes_nothing() {
     let w = workspace(Mode::Hive, bricks::Options::default()).await;
     w.setup.sync_ok().await;
     w.assert_matches().await;
+    let second = w.setup.sync_ok().await;
+    for object in OBJECTS {
+        assert_eq!(second["objects"][object]["rows_changed"], 0, "{second}");
+    }
     let copies: Vec<String> = w
         .bricks
         .statement_log()

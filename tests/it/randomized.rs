@@ -44,7 +44,8 @@ async fn random_changes_and_kills_converge_to_the_source() {
         sync: "lag = \"20s\"\ndeletes = \"data_query\"\ndelete_check_interval = \"0s\"\n\
                backfill_windows = 3\n"
             .into(),
-        tail: "[objects.RatePlanCharge]\nlookback = \"all\"\n[objects.InvoiceItem]\nlookback = \"all\"\n"
+        tail: "[objects.RatePlanCharge]\nlookback = \"all\"\n\
+               [objects.InvoiceItem]\nlookback = \"all\"\n"
             .into(),
         ..Extra::default()
     };
