@@ -22,9 +22,10 @@ use parquet::file::properties::WriterProperties;
 
 use crate::{Error, Result};
 
-/// A row group is also closed at this encoded size, whatever its row count, so that wide rows
-/// cannot make the writer hold an unbounded row group in memory.
-pub const MAX_ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
+/// A row group is also closed at this encoded size, whatever its row count. The open row group
+/// is what a writer holds in memory, and a run has one writer per window in flight (eight by
+/// default), so this bounds the run's memory for Parquet at a few hundred MiB.
+pub const MAX_ROW_GROUP_BYTES: usize = 32 * 1024 * 1024;
 
 /// How Parquet files are encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]

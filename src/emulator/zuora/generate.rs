@@ -1529,44 +1529,7 @@ mod tests {
     #[test]
     fn foreign_keys_point_at_rows_that_exist() {
         let tenant = generate(3, 60);
-        let links = [
-            ("Contact", "AccountId", "Account"),
-            ("Account", "BillToId", "Contact"),
-            ("Account", "SoldToId", "Contact"),
-            ("Account", "ParentId", "Account"),
-            ("ProductRatePlan", "ProductId", "Product"),
-            (
-                "ProductRatePlanCharge",
-                "ProductRatePlanId",
-                "ProductRatePlan",
-            ),
-            ("Subscription", "AccountId", "Account"),
-            ("Subscription", "InvoiceOwnerId", "Account"),
-            ("Subscription", "OriginalId", "Subscription"),
-            ("Subscription", "PreviousSubscriptionId", "Subscription"),
-            ("RatePlan", "SubscriptionId", "Subscription"),
-            ("RatePlan", "ProductRatePlanId", "ProductRatePlan"),
-            ("RatePlan", "ProductId", "Product"),
-            ("RatePlanCharge", "RatePlanId", "RatePlan"),
-            (
-                "RatePlanCharge",
-                "ProductRatePlanChargeId",
-                "ProductRatePlanCharge",
-            ),
-            ("RatePlanCharge", "SubscriptionId", "Subscription"),
-            ("RatePlanCharge", "OriginalId", "RatePlanCharge"),
-            ("Invoice", "AccountId", "Account"),
-            ("InvoiceItem", "InvoiceId", "Invoice"),
-            ("InvoiceItem", "SubscriptionId", "Subscription"),
-            ("InvoiceItem", "RatePlanChargeId", "RatePlanCharge"),
-            (
-                "InvoiceItem",
-                "ProductRatePlanChargeId",
-                "ProductRatePlanCharge",
-            ),
-            ("InvoiceItem", "AppliedToInvoiceItemId", "InvoiceItem"),
-            ("Payment", "AccountId", "Account"),
-        ];
+        let links = crate::emulator::zuora::catalog::FOREIGN_KEYS;
         for (object, field, target) in links {
             let targets = ids(&tenant, target);
             let mut linked = 0;

@@ -1104,46 +1104,6 @@ mod tests {
         (out, mutator.finish())
     }
 
-    /// Every (object, field, target) foreign key of the catalog.
-    const LINKS: &[(&str, &str, &str)] = &[
-        ("Contact", "AccountId", "Account"),
-        ("Account", "BillToId", "Contact"),
-        ("Account", "SoldToId", "Contact"),
-        ("Account", "ParentId", "Account"),
-        ("ProductRatePlan", "ProductId", "Product"),
-        (
-            "ProductRatePlanCharge",
-            "ProductRatePlanId",
-            "ProductRatePlan",
-        ),
-        ("Subscription", "AccountId", "Account"),
-        ("Subscription", "InvoiceOwnerId", "Account"),
-        ("Subscription", "OriginalId", "Subscription"),
-        ("Subscription", "PreviousSubscriptionId", "Subscription"),
-        ("RatePlan", "SubscriptionId", "Subscription"),
-        ("RatePlan", "ProductRatePlanId", "ProductRatePlan"),
-        ("RatePlan", "ProductId", "Product"),
-        ("RatePlanCharge", "RatePlanId", "RatePlan"),
-        (
-            "RatePlanCharge",
-            "ProductRatePlanChargeId",
-            "ProductRatePlanCharge",
-        ),
-        ("RatePlanCharge", "SubscriptionId", "Subscription"),
-        ("RatePlanCharge", "OriginalId", "RatePlanCharge"),
-        ("Invoice", "AccountId", "Account"),
-        ("InvoiceItem", "InvoiceId", "Invoice"),
-        ("InvoiceItem", "SubscriptionId", "Subscription"),
-        ("InvoiceItem", "RatePlanChargeId", "RatePlanCharge"),
-        (
-            "InvoiceItem",
-            "ProductRatePlanChargeId",
-            "ProductRatePlanCharge",
-        ),
-        ("InvoiceItem", "AppliedToInvoiceItemId", "InvoiceItem"),
-        ("Payment", "AccountId", "Account"),
-    ];
-
     fn ids(tenant: &Tenant, object: &str) -> BTreeSet<u128> {
         let mut ids = BTreeSet::new();
         tenant.for_each_current(CATALOG.index(object), |row| {
@@ -1153,7 +1113,7 @@ mod tests {
     }
 
     fn assert_links_hold(tenant: &Tenant) {
-        for &(object, field, target) in LINKS {
+        for &(object, field, target) in super::super::catalog::FOREIGN_KEYS {
             let targets = ids(tenant, target);
             let at = CATALOG.objects[CATALOG.index(object)].position(field);
             tenant.for_each_current(CATALOG.index(object), |row| {
