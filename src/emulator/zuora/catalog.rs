@@ -746,6 +746,47 @@ fn payment() -> ObjectDef {
     ObjectDef::new("Payment", "payments", fields, RELATED)
 }
 
+/// Every (object, field, target) foreign key of the catalog, for tests that check them.
+#[cfg(test)]
+pub(crate) const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
+    ("Contact", "AccountId", "Account"),
+    ("Account", "BillToId", "Contact"),
+    ("Account", "SoldToId", "Contact"),
+    ("Account", "ParentId", "Account"),
+    ("ProductRatePlan", "ProductId", "Product"),
+    (
+        "ProductRatePlanCharge",
+        "ProductRatePlanId",
+        "ProductRatePlan",
+    ),
+    ("Subscription", "AccountId", "Account"),
+    ("Subscription", "InvoiceOwnerId", "Account"),
+    ("Subscription", "OriginalId", "Subscription"),
+    ("Subscription", "PreviousSubscriptionId", "Subscription"),
+    ("RatePlan", "SubscriptionId", "Subscription"),
+    ("RatePlan", "ProductRatePlanId", "ProductRatePlan"),
+    ("RatePlan", "ProductId", "Product"),
+    ("RatePlanCharge", "RatePlanId", "RatePlan"),
+    (
+        "RatePlanCharge",
+        "ProductRatePlanChargeId",
+        "ProductRatePlanCharge",
+    ),
+    ("RatePlanCharge", "SubscriptionId", "Subscription"),
+    ("RatePlanCharge", "OriginalId", "RatePlanCharge"),
+    ("Invoice", "AccountId", "Account"),
+    ("InvoiceItem", "InvoiceId", "Invoice"),
+    ("InvoiceItem", "SubscriptionId", "Subscription"),
+    ("InvoiceItem", "RatePlanChargeId", "RatePlanCharge"),
+    (
+        "InvoiceItem",
+        "ProductRatePlanChargeId",
+        "ProductRatePlanCharge",
+    ),
+    ("InvoiceItem", "AppliedToInvoiceItemId", "InvoiceItem"),
+    ("Payment", "AccountId", "Account"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -811,44 +852,3 @@ mod tests {
         assert_eq!(paths.len(), CATALOG.objects.len());
     }
 }
-
-/// Every (object, field, target) foreign key of the catalog, for tests that check them.
-#[cfg(test)]
-pub(crate) const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
-    ("Contact", "AccountId", "Account"),
-    ("Account", "BillToId", "Contact"),
-    ("Account", "SoldToId", "Contact"),
-    ("Account", "ParentId", "Account"),
-    ("ProductRatePlan", "ProductId", "Product"),
-    (
-        "ProductRatePlanCharge",
-        "ProductRatePlanId",
-        "ProductRatePlan",
-    ),
-    ("Subscription", "AccountId", "Account"),
-    ("Subscription", "InvoiceOwnerId", "Account"),
-    ("Subscription", "OriginalId", "Subscription"),
-    ("Subscription", "PreviousSubscriptionId", "Subscription"),
-    ("RatePlan", "SubscriptionId", "Subscription"),
-    ("RatePlan", "ProductRatePlanId", "ProductRatePlan"),
-    ("RatePlan", "ProductId", "Product"),
-    ("RatePlanCharge", "RatePlanId", "RatePlan"),
-    (
-        "RatePlanCharge",
-        "ProductRatePlanChargeId",
-        "ProductRatePlanCharge",
-    ),
-    ("RatePlanCharge", "SubscriptionId", "Subscription"),
-    ("RatePlanCharge", "OriginalId", "RatePlanCharge"),
-    ("Invoice", "AccountId", "Account"),
-    ("InvoiceItem", "InvoiceId", "Invoice"),
-    ("InvoiceItem", "SubscriptionId", "Subscription"),
-    ("InvoiceItem", "RatePlanChargeId", "RatePlanCharge"),
-    (
-        "InvoiceItem",
-        "ProductRatePlanChargeId",
-        "ProductRatePlanCharge",
-    ),
-    ("InvoiceItem", "AppliedToInvoiceItemId", "InvoiceItem"),
-    ("Payment", "AccountId", "Account"),
-];
