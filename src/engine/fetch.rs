@@ -133,7 +133,8 @@ impl Reader<'_> {
             }
             let full = (self.open.as_ref())
                 .is_some_and(|f| f.file.bytes_so_far() >= self.run.file_target_bytes);
-            let stopping = self.run.stop.load(Ordering::SeqCst);
+            let stopping =
+                self.run.stop.load(Ordering::SeqCst) || self.run.halt.load(Ordering::SeqCst);
             if done || full {
                 self.commit_file(done)?;
             } else {

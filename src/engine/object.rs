@@ -62,6 +62,8 @@ pub(super) struct ObjectRun<'a> {
     pub(super) unknown_fields: UnknownFieldPolicy,
     pub(super) page_size: usize,
     pub(super) stop: Arc<AtomicBool>,
+    /// Set when one of the object's windows failed: the others stop after their page.
+    pub(super) halt: AtomicBool,
     summary: Mutex<ObjectSummary>,
     pub(super) progress: ObjectProgress,
     context: &'a RunContext,
@@ -93,6 +95,7 @@ impl<'a> ObjectRun<'a> {
             },
             page_size: context.config.zuora.page_size as usize,
             stop: Arc::clone(&context.stop),
+            halt: AtomicBool::new(false),
             summary: Mutex::new(summary),
             progress: context.progress.object(&source_name),
             context,
@@ -208,9 +211,14 @@ impl<'a> ObjectRun<'a> {
             match outcome {
                 Ok(WindowEnd::Done) => {}
                 Ok(WindowEnd::Split(windows)) => pending.extend(windows),
-                // The other windows finish their page; the first error is reported.
+                // The other windows stop after their page and report Interrupted; the first
+                // real failure is the one reported.
                 Err(e) => {
-                    failure.get_or_insert(e);
+                    self.halt.store(true, Ordering::SeqCst);
+                    let real = !matches!(e, Error::Interrupted);
+                    if failure.is_none() || (real && matches!(failure, Some(Error::Interrupted))) {
+                        failure = Some(e);
+                    }
                 }
             }
         }
