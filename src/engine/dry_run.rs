@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::plan::{self, Next};
-use super::{SyncOptions, describe, object, select_objects};
+use super::{SyncOptions, describe, object, objects_are_listed, select_objects};
 use crate::checkpoint::{Checkpoint, Span, Window};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::zuora::ZuoraClient;
 
 #[derive(Debug, Serialize)]
@@ -63,46 +63,68 @@ pub async fn dry_run(config: &Config, options: &SyncOptions) -> Result<DryRun> {
     let client = ZuoraClient::new(&config.zuora)?;
     client.authenticate().await?;
     let checkpoint = Checkpoint::open(&config.state.path)?;
+    let listed = objects_are_listed(config, options);
     let mut objects = Vec::new();
-    let mut now = client.server_now();
     for name in select_objects(&client, config, options).await? {
-        let schema = describe(&client, &name).await?;
-        now = client.server_now();
-        let refresh = options
-            .full_refresh
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&name));
-        let state = match checkpoint.object(&name)? {
-            Some(state) if !refresh => state,
-            _ => crate::checkpoint::ObjectState::new(&name),
-        };
-        let resumed = if refresh {
-            Vec::new()
-        } else {
-            checkpoint.unmerged_windows(&name)?
-        };
-        let planned = match plan::next(&state, &schema, &config.sync, now) {
-            Next::UpToDate => Vec::new(),
-            Next::Windows(phase, spans) => spans
-                .iter()
-                .map(|s| PlannedWindow::new(phase.as_str(), s, 0))
-                .collect(),
-            Next::Backfill { start, end } => {
-                let oldest = object::oldest_row(&client, &schema, start, end).await?;
-                let spans = plan::backfill_spans(oldest, start, end, config.sync.backfill_windows);
-                spans
-                    .iter()
-                    .map(|s| PlannedWindow::new("historical", s, 0))
-                    .collect()
-            }
-        };
-        objects.push(PlannedObject {
-            object: name,
-            status: state.status.as_str().to_string(),
-            watermark: state.watermark,
-            resumed: resumed.iter().map(PlannedWindow::from_window).collect(),
-            planned,
-        });
+        match plan_object(&client, &checkpoint, config, options, &name).await {
+            Ok(planned) => objects.push(planned),
+            Err(e @ Error::Unsupported(_)) if listed => objects.push(PlannedObject {
+                object: name,
+                status: format!("skipped: {e}"),
+                watermark: None,
+                resumed: Vec::new(),
+                planned: Vec::new(),
+            }),
+            Err(e) => return Err(e),
+        }
     }
-    Ok(DryRun { now, objects })
+    Ok(DryRun {
+        now: client.server_now(),
+        objects,
+    })
+}
+
+async fn plan_object(
+    client: &ZuoraClient,
+    checkpoint: &Checkpoint,
+    config: &Config,
+    options: &SyncOptions,
+    name: &str,
+) -> Result<PlannedObject> {
+    let schema = describe(client, name).await?;
+    let refresh = options
+        .full_refresh
+        .iter()
+        .any(|o| o.eq_ignore_ascii_case(name));
+    let state = match checkpoint.object(name)? {
+        Some(state) if !refresh => state,
+        _ => crate::checkpoint::ObjectState::new(name),
+    };
+    let resumed = if refresh {
+        Vec::new()
+    } else {
+        checkpoint.unmerged_windows(name)?
+    };
+    let planned = match plan::next(&state, &schema, &config.sync, client.server_now()) {
+        Next::UpToDate => Vec::new(),
+        Next::Windows(phase, spans) => spans
+            .iter()
+            .map(|s| PlannedWindow::new(phase.as_str(), s, 0))
+            .collect(),
+        Next::Backfill { start, end } => {
+            let oldest = object::oldest_row(client, &schema, start, end).await?;
+            let spans = plan::backfill_spans(oldest, start, end, config.sync.backfill_windows);
+            spans
+                .iter()
+                .map(|s| PlannedWindow::new("historical", s, 0))
+                .collect()
+        }
+    };
+    Ok(PlannedObject {
+        object: name.to_string(),
+        status: state.status.as_str().to_string(),
+        watermark: state.watermark,
+        resumed: resumed.iter().map(PlannedWindow::from_window).collect(),
+        planned,
+    })
 }

@@ -147,12 +147,13 @@ async fn run_objects(context: &RunContext, options: &SyncOptions) -> RunSummary 
         error: None,
         exit_code: exit::SUCCESS,
     };
+    let listed = objects_are_listed(&context.config, options);
     match select_objects(&context.client, &context.config, options).await {
         Ok(names) => {
             let parallel = context.config.sync.max_parallel_objects;
             let results: Vec<(String, ObjectSummary)> = futures::stream::iter(names)
                 .map(|name| async move {
-                    let outcome = sync_object(context, &name).await;
+                    let outcome = sync_object(context, &name, listed).await;
                     (name, outcome)
                 })
                 .buffer_unordered(parallel)
@@ -197,7 +198,14 @@ pub(crate) async fn select_objects(
     Ok(names)
 }
 
-async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
+/// Whether the objects come from Describe's list rather than from the configuration. Describe
+/// lists objects that Object Query does not serve; those are skipped, not failed, when nobody
+/// asked for them by name.
+pub(crate) fn objects_are_listed(config: &Config, options: &SyncOptions) -> bool {
+    options.objects.is_none() && config.zuora.objects.is_none()
+}
+
+async fn sync_object(context: &RunContext, name: &str, listed: bool) -> ObjectSummary {
     let schemas = async {
         let source = describe(&context.client, name).await?;
         let stored = context.checkpoint.object(name)?.and_then(|s| s.schema);
@@ -206,6 +214,7 @@ async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
     };
     let (source, table) = match schemas.await {
         Ok(schemas) => schemas,
+        Err(e @ Error::Unsupported(_)) if listed => return skipped(context, name, &e),
         Err(e) => return failed(ObjectSummary::default(), name, &e),
     };
     let run = object::ObjectRun::new(context, source, table);
@@ -219,6 +228,10 @@ async fn sync_object(context: &RunContext, name: &str) -> ObjectSummary {
                 status: "ok".to_string(),
                 ..summary
             }
+        }
+        Err(e @ Error::Unsupported(_)) if listed => {
+            progress.finish(&format!("skipped: {e}"));
+            skipped(context, name, &e)
         }
         Err(e) => {
             progress.finish(&format!("failed: {e}"));
@@ -238,6 +251,26 @@ pub(crate) async fn describe(client: &ZuoraClient, name: &str) -> Result<ObjectS
             "Field left out");
     }
     Ok(described.schema)
+}
+
+/// An object zuora-sync cannot read, left out of a run that was not asked for it by name. It
+/// read nothing, so its checkpoint entry goes too.
+fn skipped(context: &RunContext, name: &str, error: &Error) -> ObjectSummary {
+    tracing::warn!(object = name, reason = %error, "Object skipped");
+    let never_loaded = context
+        .checkpoint
+        .object(name)
+        .ok()
+        .flatten()
+        .is_some_and(|state| state.watermark.is_none() && state.rows_merged == 0);
+    if never_loaded {
+        let _ = context.checkpoint.reset_object(name);
+    }
+    ObjectSummary {
+        status: "skipped".to_string(),
+        error: Some(error.to_string()),
+        ..ObjectSummary::default()
+    }
 }
 
 fn failed(summary: ObjectSummary, name: &str, error: &Error) -> ObjectSummary {

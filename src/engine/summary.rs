@@ -29,7 +29,7 @@ pub struct RunSummary {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ObjectSummary {
-    /// ok | failed | skipped
+    /// ok | failed | skipped (not served by Object Query, and not asked for by name)
     pub status: String,
     pub table: String,
     pub rows: u64,

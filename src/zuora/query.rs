@@ -13,7 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::ZuoraClient;
 use super::client::ensure_success;
 use crate::error::{Error, Result};
-use crate::http::excerpt;
+use crate::http::{Response, excerpt};
 use crate::schema::{ObjectSchema, object_query_path};
 
 /// A half-open range of the cursor field and, to share out a busy second, of the ids; `None`
@@ -90,7 +90,7 @@ impl ZuoraClient {
         if response.status.as_u16() == 400 && request.cursor.is_some() {
             return Ok(PageBody::CursorRejected(excerpt(&response.body)));
         }
-        let response = ensure_success(&format!("GET /{path}"), response)?;
+        let response = served(request, &path, response)?;
         if response.body.len() > MAX_PAGE_BYTES {
             return Err(Error::Source(format!(
                 "GET /{path} returned a page of {} MiB; 99 records of any Zuora object come to \
@@ -107,8 +107,22 @@ impl ZuoraClient {
         let path = request.path();
         let mut query = request.query(1);
         query.retain(|(key, _)| *key != "cursor");
-        Ok(self.get(&path, &query).await?.body)
+        let response = self.call(reqwest::Method::GET, &path, &query, None).await?;
+        Ok(served(request, &path, response)?.body)
     }
+}
+
+/// A successful Object Query response; a 404 means Object Query has no such object (Describe
+/// lists objects it does not serve), which is `Error::Unsupported`.
+fn served(request: &PageRequest<'_>, path: &str, response: Response) -> Result<Response> {
+    if response.status.as_u16() == 404 {
+        return Err(Error::Unsupported(format!(
+            "Object Query does not serve {} (GET /{path} answered 404: {})",
+            request.schema.object,
+            excerpt(&response.body)
+        )));
+    }
+    ensure_success(&format!("GET /{path}"), response)
 }
 
 /// Filters work at whole seconds, in UTC with a `Z`.

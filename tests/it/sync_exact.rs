@@ -91,3 +91,43 @@ async fn only_exportable_fields_become_columns_named_in_snake_case() {
         setup.emulator.describe_fields("Account").len() - 1 + 2
     );
 }
+
+/// Describe lists objects that Object Query does not serve. Syncing "every object", such an
+/// object is skipped with its reason and the run succeeds; named in `objects`, it fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_object_query_does_not_serve_are_skipped_unless_asked_for() {
+    let setup = Setup::new(8, None).await;
+    let missing = r#"{"code":50000040,"message":"Object not found"}"#;
+    setup.emulator.fail_next_query("Payment", 404, missing);
+    let summary = setup.sync_ok().await;
+    let payment = &summary["objects"]["Payment"];
+    assert_eq!(payment["status"], "skipped", "{summary}");
+    assert!(
+        payment["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not serve Payment"),
+        "{summary}"
+    );
+    assert_eq!(summary["objects"]["Account"]["status"], "ok");
+    let status = checkpoint_status(setup.dir.path());
+    let listed: Vec<&str> = status["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        !listed.contains(&"Payment"),
+        "a skipped object leaves no checkpoint: {status}"
+    );
+
+    setup.emulator.fail_next_query("Payment", 404, missing);
+    let named = setup.run(&["sync", "--objects", "Payment"], &[]).await;
+    assert_eq!(
+        named.status.code(),
+        Some(1),
+        "{}",
+        crate::support::describe(&named)
+    );
+}
