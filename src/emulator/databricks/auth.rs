@@ -218,18 +218,7 @@ fn basic_credentials(authorization: &str) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-/// A random UUID in its usual text form, as Databricks names service principals.
-pub(crate) fn uuid(bits: u128) -> String {
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
+pub(crate) use crate::emulator::uuid;
 
 /// `GET /.well-known/databricks-config`: where the workspace's OIDC endpoints live.
 pub(crate) fn databricks_config(host: &str) -> Value {

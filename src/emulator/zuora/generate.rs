@@ -76,18 +76,7 @@ pub(crate) fn credentials(seed: u64) -> (String, String) {
     (id, secret)
 }
 
-/// `u128` as a lowercase UUID string (8-4-4-4-12).
-pub(crate) fn uuid(bits: u128) -> String {
-    let hex = format_id(bits);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
+pub(crate) use crate::emulator::uuid;
 
 /// The ids of the users that create and update rows: the first draws of the seed's stream, so
 /// later mutations are made by the same users as the generated history.
@@ -351,15 +340,7 @@ impl Generator {
 
     /// One of `choices`, drawn with the given integer weights.
     fn pick<T: Copy>(&mut self, choices: &[(T, u32)]) -> T {
-        let total: u32 = choices.iter().map(|&(_, w)| w).sum();
-        let mut ticket = self.rng.random_range(0..total);
-        for &(choice, weight) in choices {
-            if ticket < weight {
-                return choice;
-            }
-            ticket -= weight;
-        }
-        unreachable!("the ticket is below the total weight")
+        crate::emulator::pick_weighted(&mut self.rng, choices)
     }
 
     fn user(&mut self) -> String {

@@ -1032,15 +1032,7 @@ impl<'a> Mutator<'a> {
     }
 
     fn pick<T: Copy>(&mut self, choices: &[(T, u32)]) -> T {
-        let total: u32 = choices.iter().map(|&(_, w)| w).sum();
-        let mut ticket = self.rng.random_range(0..total);
-        for &(choice, weight) in choices {
-            if ticket < weight {
-                return choice;
-            }
-            ticket -= weight;
-        }
-        unreachable!("the ticket is below the total weight")
+        crate::emulator::pick_weighted(&mut *self.rng, choices)
     }
 }
 
