@@ -41,10 +41,6 @@ impl Progress {
         Self { multi }
     }
 
-    pub fn hidden() -> Self {
-        Self { multi: None }
-    }
-
     /// A line for one object.
     pub fn object(&self, name: &str) -> ObjectProgress {
         let bar = self.multi.as_ref().map(|multi| {

@@ -100,11 +100,18 @@ impl RawConfig {
         file: &Path,
         dir: &Path,
         needs: Needs,
+        env: Env<'_>,
         problems: &mut Problems,
     ) -> Option<Config> {
-        let zuora = resolve_zuora(self.zuora.unwrap_or_default(), needs, problems);
-        let warehouse = resolve_warehouse(self.warehouse.unwrap_or_default(), dir, needs, problems);
-        let staging = resolve_staging(self.staging.unwrap_or_default(), dir, problems);
+        let zuora = resolve_zuora(self.zuora.unwrap_or_default(), needs, env, problems);
+        let warehouse = resolve_warehouse(
+            self.warehouse.unwrap_or_default(),
+            dir,
+            needs,
+            env,
+            problems,
+        );
+        let staging = resolve_staging(self.staging.unwrap_or_default(), dir, env, problems);
         let state = StateConfig {
             path: resolve_path(
                 dir,
@@ -146,7 +153,12 @@ fn resolve_path(dir: &Path, value: Option<&str>, default: &str) -> PathBuf {
     }
 }
 
-fn resolve_zuora(raw: RawZuora, needs: Needs, problems: &mut Problems) -> Option<ZuoraConfig> {
+fn resolve_zuora(
+    raw: RawZuora,
+    needs: Needs,
+    env: Env<'_>,
+    problems: &mut Problems,
+) -> Option<ZuoraConfig> {
     let base_url = required(raw.base_url, "[zuora] base_url", problems).and_then(|text| {
         Url::parse(&text)
             .ok()
@@ -157,7 +169,7 @@ fn resolve_zuora(raw: RawZuora, needs: Needs, problems: &mut Problems) -> Option
             })
     });
     let client_id = required(raw.client_id, "[zuora] client_id", problems);
-    let client_secret = Secret::from_env(ZUORA_SECRET_VAR);
+    let client_secret = secret(env, ZUORA_SECRET_VAR);
     if needs.zuora && client_secret.is_none() {
         problems.push(format!(
             "the environment variable {ZUORA_SECRET_VAR} is not set \
@@ -219,6 +231,7 @@ fn resolve_warehouse(
     raw: RawWarehouse,
     dir: &Path,
     needs: Needs,
+    env: Env<'_>,
     problems: &mut Problems,
 ) -> Option<WarehouseConfig> {
     let schema = raw.schema.clone().unwrap_or_else(|| "zuora".to_string());
@@ -245,7 +258,7 @@ fn resolve_warehouse(
             Some(WarehouseConfig::DuckDb { path, schema })
         }
         "databricks" => {
-            resolve_databricks(raw, schema, needs, problems).map(WarehouseConfig::Databricks)
+            resolve_databricks(raw, schema, needs, env, problems).map(WarehouseConfig::Databricks)
         }
         other => {
             problems.push(format!(
@@ -260,6 +273,7 @@ fn resolve_databricks(
     raw: RawWarehouse,
     schema: String,
     needs: Needs,
+    env: Env<'_>,
     problems: &mut Problems,
 ) -> Option<DatabricksConfig> {
     if raw.path.is_some() {
@@ -310,7 +324,7 @@ fn resolve_databricks(
     };
     let auth = match raw.client_id {
         Some(client_id) => {
-            let client_secret = Secret::from_env(DATABRICKS_SECRET_VAR);
+            let client_secret = secret(env, DATABRICKS_SECRET_VAR);
             if needs.warehouse && client_secret.is_none() {
                 problems.push(format!(
                     "the environment variable {DATABRICKS_SECRET_VAR} is not set \
@@ -323,7 +337,7 @@ fn resolve_databricks(
             }
         }
         None => {
-            let token = Secret::from_env(DATABRICKS_TOKEN_VAR);
+            let token = secret(env, DATABRICKS_TOKEN_VAR);
             if needs.warehouse && token.is_none() {
                 problems.push(format!(
                     "no Databricks credentials: set [warehouse] client_id and \
@@ -361,7 +375,12 @@ pub(crate) fn warehouse_id(http_path: &str) -> std::result::Result<String, Strin
     }
 }
 
-fn resolve_staging(raw: RawStaging, dir: &Path, problems: &mut Problems) -> Option<StagingConfig> {
+fn resolve_staging(
+    raw: RawStaging,
+    dir: &Path,
+    env: Env<'_>,
+    problems: &mut Problems,
+) -> Option<StagingConfig> {
     let url = raw.url.unwrap_or_else(|| "staging".to_string());
     if raw.endpoint.is_some() && !url.starts_with("s3://") {
         problems.push("[staging] endpoint applies only to s3:// staging");
@@ -371,7 +390,7 @@ fn resolve_staging(raw: RawStaging, dir: &Path, problems: &mut Problems) -> Opti
         if bucket.is_empty() {
             problems.push(format!("[staging] url = {url:?} names no bucket"));
         }
-        let Some(region) = raw.region.or_else(|| std::env::var("AWS_REGION").ok()) else {
+        let Some(region) = raw.region.or_else(|| env("AWS_REGION")) else {
             problems.push("[staging] region is required for s3:// staging (or set AWS_REGION)");
             return None;
         };
@@ -519,6 +538,11 @@ fn parse_lookback(key: &str, text: &str, problems: &mut Problems) -> Option<Look
         return Some(Lookback::All);
     }
     parse_duration(key, text, problems).map(Lookback::Since)
+}
+
+/// A secret from the environment; an empty variable counts as unset.
+fn secret(env: Env<'_>, variable: &str) -> Option<Secret> {
+    env(variable).filter(|v| !v.is_empty()).map(Secret::new)
 }
 
 fn is_identifier(text: &str) -> bool {

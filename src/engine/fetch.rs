@@ -153,12 +153,18 @@ impl Reader<'_> {
     }
 
     fn bounds(&self) -> WindowBounds {
-        let span = &self.window.span;
+        let Span {
+            start,
+            end,
+            id_start,
+            id_end,
+            ..
+        } = self.window.span.clone();
         WindowBounds {
-            start: span.start,
-            end: span.end,
-            id_start: span.id_start.clone(),
-            id_end: span.id_end.clone(),
+            start,
+            end,
+            id_start,
+            id_end,
         }
     }
 
@@ -239,13 +245,7 @@ impl Reader<'_> {
     /// Starts the window's next Parquet file and its spool, which already holds
     /// `committed_spool` bytes of committed pages (returned) when resuming.
     fn create_file(&mut self, committed_spool: u64) -> Result<(OpenFile, Vec<Vec<u8>>)> {
-        let name = format!(
-            "{}/{}/w{:08}-{:04}.parquet",
-            self.run.checkpoint.instance(),
-            self.run.source.table,
-            self.window.id,
-            self.seq
-        );
+        let name = self.run.file_name(self.window, self.seq);
         let path = self.run.spool.join(&name);
         let file = ParquetFile::create(
             &path,

@@ -145,7 +145,7 @@ impl<'a> ObjectRun<'a> {
             Next::UpToDate => Vec::new(),
             Next::Windows(phase, spans) => self.plan(phase, &spans)?,
             Next::Backfill { start, end } => {
-                let oldest = self.oldest(start, end).await?;
+                let oldest = oldest_row(self.client, &self.source, start, end).await?;
                 let count = self.context.config.sync.backfill_windows;
                 self.plan(
                     Phase::Historical,
@@ -176,13 +176,14 @@ impl<'a> ObjectRun<'a> {
             .plan_windows(&self.source.object, run_id, phase, spans)
     }
 
-    /// The cursor-field value of the oldest row in `[start, end)`: one page of one row.
-    pub(super) async fn oldest(
-        &self,
-        start: Option<chrono::DateTime<chrono::Utc>>,
-        end: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        oldest_row(self.client, &self.source, start, end).await
+    /// The staged name of a window's file: unique forever, because the checkpoint's random
+    /// instance id and the window id never repeat, and the same for a retried write.
+    pub(super) fn file_name(&self, window: &Window, seq: u32) -> String {
+        let instance = self.checkpoint.instance();
+        format!(
+            "{instance}/{}/w{:08}-{seq:04}.parquet",
+            self.source.table, window.id
+        )
     }
 
     /// Reads every open window (at most `max_parallel_windows` at once across the run, new
@@ -396,12 +397,7 @@ impl<'a> ObjectRun<'a> {
             .collect();
         let batch = RecordBatch::try_new(schema.clone(), columns)
             .map_err(|e| Error::Destination(format!("building tombstones: {e}")))?;
-        let name = format!(
-            "{}/{}/w{:08}-0000.parquet",
-            self.checkpoint.instance(),
-            self.source.table,
-            window.id
-        );
+        let name = self.file_name(window, 0);
         let mut file =
             ParquetFile::create(&self.spool.join(&name), schema.clone(), &self.write_options)?;
         file.write(&batch)?;

@@ -3,7 +3,6 @@
 //! and the JSON summary that `sync --json` prints.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -62,12 +61,6 @@ pub struct StageSeconds {
     pub stage: f64,
     pub copy: f64,
     pub merge: f64,
-}
-
-impl StageSeconds {
-    pub fn add(slot: &mut f64, elapsed: Duration) {
-        *slot += elapsed.as_secs_f64();
-    }
 }
 
 impl RunSummary {
