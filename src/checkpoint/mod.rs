@@ -307,8 +307,8 @@ impl Checkpoint {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Merged files whose staged copy has not been deleted yet.
-    pub fn unremoved_files(&self, object: &str) -> Result<Vec<FileRecord>> {
+    /// Merged files not cleaned up yet: their staged copy is neither deleted nor kept on purpose.
+    pub fn uncleaned_files(&self, object: &str) -> Result<Vec<FileRecord>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "{FILE_COLUMNS} WHERE object = ?1 AND state = 'merged' AND removed = 0 ORDER BY id"
@@ -328,7 +328,8 @@ impl Checkpoint {
         })
     }
 
-    pub fn mark_removed(&self, files: &[FileRecord]) -> Result<()> {
+    /// Records that merged files are cleaned up: deleted, or kept by `keep_staged_files`.
+    pub fn mark_cleaned(&self, files: &[FileRecord]) -> Result<()> {
         self.write(|tx| {
             let mut stmt = tx.prepare("UPDATE files SET removed = 1 WHERE id = ?1")?;
             for file in files {

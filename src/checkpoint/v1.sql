@@ -55,7 +55,7 @@ CREATE TABLE files (
     rows       INTEGER NOT NULL,
     bytes      INTEGER NOT NULL,
     state      TEXT NOT NULL,
-    removed    INTEGER NOT NULL DEFAULT 0,  -- staged copy deleted after the merge
+    removed    INTEGER NOT NULL DEFAULT 0,  -- cleaned up after the merge (deleted, or kept on purpose)
     updated_at TEXT NOT NULL,
     UNIQUE (window_id, seq)
 );

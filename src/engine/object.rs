@@ -326,13 +326,13 @@ impl<'a> ObjectRun<'a> {
     }
 
     async fn clean_up(&self) -> Result<()> {
-        let merged = self.checkpoint.unremoved_files(&self.source.object)?;
+        let merged = self.checkpoint.uncleaned_files(&self.source.object)?;
         if !self.context.config.staging.keep_staged_files {
             for file in &merged {
                 self.stage.delete(&file.name).await?;
             }
         }
-        self.checkpoint.mark_removed(&merged)
+        self.checkpoint.mark_cleaned(&merged)
     }
 
     /// Reads the ids deleted in Zuora and merges them as tombstones (`_deleted = true`), once

@@ -145,8 +145,9 @@ impl Warehouse for DuckDbWarehouse {
 
     async fn copy(&self, schema: &ObjectSchema, files: &[String]) -> Result<CopyOutcome> {
         let mut outcome = CopyOutcome::default();
+        let layout = self.landing_layout(schema).await?;
         for name in files {
-            let loaded = self.load_file(schema, name).await?;
+            let loaded = self.load_file(schema, &layout, name).await?;
             match loaded {
                 Some(rows) => {
                     outcome.files_loaded += 1;
@@ -211,7 +212,12 @@ impl DuckDbWarehouse {
 
     /// Loads one staged file and records it in the ledger, in one transaction. `None` when the
     /// ledger says it was loaded before.
-    async fn load_file(&self, schema: &ObjectSchema, name: &str) -> Result<Option<u64>> {
+    async fn load_file(
+        &self,
+        schema: &ObjectSchema,
+        landing_schema: &SchemaRef,
+        name: &str,
+    ) -> Result<Option<u64>> {
         let q = |c: &str| Dialect::DuckDb.quote(c);
         let ledger = format!("{}.{}", q(&self.schema), q(LEDGER));
         let table = schema.table.clone();
@@ -231,10 +237,9 @@ impl DuckDbWarehouse {
         }
 
         let bytes = self.stage.get(name).await?;
-        let landing_schema = self.landing_layout(schema).await?;
         let batches = read_batches(bytes)?
             .into_iter()
-            .map(|batch| conform(&batch, &landing_schema, name))
+            .map(|batch| conform(&batch, landing_schema, name))
             .collect::<Result<Vec<_>>>()?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         let landing = landing_name(&schema.table);
