@@ -11,7 +11,9 @@ use url::Url;
 use super::statements::Outcome;
 use crate::config::{DATABRICKS_SECRET_VAR, DatabricksAuth, DatabricksConfig};
 use crate::error::{Error, Result};
-use crate::http::{Grant, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send};
+use crate::http::{
+    Grant, MAX_TOKEN_RENEWALS, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send,
+};
 
 pub struct Api {
     pub(super) http: reqwest::Client,
@@ -107,7 +109,7 @@ impl Api {
             Error::Destination(format!("{path} is not a path on {}: {e}", self.host))
         })?;
         let label = format!("{method} {}", url.path());
-        let mut refreshed = false;
+        let mut renewals = 0;
         loop {
             let bearer = self.tokens.bearer(&self.http, &self.policy).await?;
             let response = send(&self.policy, "Databricks", &label, || {
@@ -125,10 +127,13 @@ impl Api {
                 }
             })
             .await?;
-            if response.status.as_u16() == 401 && !refreshed && self.tokens.refreshes() {
+            if response.status.as_u16() == 401
+                && renewals < MAX_TOKEN_RENEWALS
+                && self.tokens.refreshes()
+            {
                 tracing::info!(request = %label, "Databricks refused the token; getting a new one");
                 self.tokens.invalidate(&bearer).await;
-                refreshed = true;
+                renewals += 1;
                 continue;
             }
             if response.status.as_u16() == 401 {

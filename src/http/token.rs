@@ -36,6 +36,12 @@ pub struct TokenEndpoint {
     pub refresh_margin: Duration,
 }
 
+/// A request whose token is refused is sent again with a new token at most this many times.
+/// More than once, because with many requests in flight a token fetched for the retry can be
+/// revoked by the same event that revoked the one before; a refused new token after that is a
+/// credentials problem.
+pub const MAX_TOKEN_RENEWALS: u32 = 3;
+
 pub struct TokenSource {
     source: Source,
     current: Mutex<Option<Token>>,

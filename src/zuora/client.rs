@@ -12,7 +12,8 @@ use url::Url;
 use crate::config::{Secret, ZuoraConfig};
 use crate::error::{Error, Result};
 use crate::http::{
-    Grant, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send, send_limited,
+    Grant, MAX_TOKEN_RENEWALS, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send,
+    send_limited,
 };
 
 pub struct ZuoraClient {
@@ -102,8 +103,9 @@ impl ZuoraClient {
         ensure_success(&format!("GET /{path}"), response)
     }
 
-    /// Sends a request, retrying per the policy and once more with a fresh token when Zuora
-    /// rejects the current one. Returns the final response, whatever its status.
+    /// Sends a request, retrying per the policy and again with a new token when Zuora rejects
+    /// the current one (at most [`MAX_TOKEN_RENEWALS`] times). Returns the final response,
+    /// whatever its status.
     pub(super) async fn call(
         &self,
         method: reqwest::Method,
@@ -113,7 +115,7 @@ impl ZuoraClient {
     ) -> Result<Response> {
         let url = self.base_url.join(path).expect("paths are relative");
         let label = format!("{method} /{path}");
-        let mut refreshed = false;
+        let mut renewals = 0;
         loop {
             let bearer = self.tokens.bearer(&self.http, &self.policy).await?;
             let response = send_limited(&self.policy, Some(&self.permits), "Zuora", &label, || {
@@ -125,10 +127,10 @@ impl ZuoraClient {
             })
             .await?;
             self.observe_date(&response);
-            if response.status.as_u16() == 401 && !refreshed {
+            if response.status.as_u16() == 401 && renewals < MAX_TOKEN_RENEWALS {
                 tracing::info!(request = %label, "Zuora rejected the token; fetching a new one");
                 self.tokens.invalidate(&bearer).await;
-                refreshed = true;
+                renewals += 1;
                 continue;
             }
             return Ok(response);
