@@ -6,6 +6,8 @@
 //!
 //! A full page whose rows all share one second means a busy second: the window hands the rest
 //! of its range to new windows, that second split in two by id, so that it is read in parallel.
+//! And when readers sit idle, a window hands the rest of its range to new windows in halves of
+//! time, so that a slice that holds more rows than the others is not read alone at the end.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -25,6 +27,9 @@ use crate::zuora::{PageBody, PageRequest, WindowBounds};
 /// A busy second is split in two at most this many times (into 2^3 = 8 parts); beyond that
 /// its parts are read one page after another.
 const MAX_SPLIT_DEPTH: u32 = 3;
+/// A window shares its rest with idle readers only when that rest looks like this many pages
+/// or more: each share costs requests and a file of its own.
+const MIN_SHARED_PAGES: f64 = 8.0;
 /// A window restarts without its cursor at most this many times in a row without progress.
 const MAX_CURSOR_RESTARTS: u32 = 3;
 
@@ -52,6 +57,9 @@ struct Reader<'a> {
     seq: u32,
     open: Option<OpenFile>,
     tally: Tally,
+    /// The cursor value of the last row of this reader's first page with rows, and the rows
+    /// read since: how densely the window's rows lie in time.
+    density: Option<(DateTime<Utc>, u64)>,
 }
 
 pub(super) async fn read_window(
@@ -68,6 +76,7 @@ pub(super) async fn read_window(
         seq,
         open: None,
         tally: Tally::default(),
+        density: None,
     };
     tracing::info!(
         object = %run.source.object,
@@ -131,10 +140,19 @@ impl Reader<'_> {
             if let Some(second) = busy.filter(|_| !done) {
                 return self.split(second).map(WindowEnd::Split);
             }
-            let full = (self.open.as_ref())
-                .is_some_and(|f| f.file.bytes_so_far() >= self.run.file_target_bytes);
             let stopping =
                 self.run.stop.load(Ordering::SeqCst) || self.run.halt.load(Ordering::SeqCst);
+            if !done
+                && !stopping
+                && self.run.readers_idle()
+                && let Some((spans, covered)) = self.rest_in_halves()
+            {
+                tracing::info!(object = %self.run.source.object, window = self.window.id,
+                    "Readers are idle: sharing the rest of the window");
+                return self.hand_over(&spans, covered).map(WindowEnd::Split);
+            }
+            let full = (self.open.as_ref())
+                .is_some_and(|f| f.file.bytes_so_far() >= self.run.file_target_bytes);
             if done || full {
                 self.commit_file(done)?;
             } else {
@@ -200,6 +218,44 @@ impl Reader<'_> {
         Some((spans, covered))
     }
 
+    /// The rest of the window as windows that idle readers can take: the rest of the last
+    /// row's second, and the time after it in two halves. Windows are planned as equal slices
+    /// of time, but rows are not spread evenly over time, so without this the busiest slice
+    /// would be read alone at the end, one request at a time. `None` when the rest looks like
+    /// fewer than [`MIN_SHARED_PAGES`] pages or two seconds, or the rows carry no cursor value
+    /// or ordered ids.
+    fn rest_in_halves(&self) -> Option<(Vec<Span>, Option<DateTime<Utc>>)> {
+        let end = self.window.span.end?;
+        let last = self.progress.last_value?;
+        let next = floor_second(last) + TimeDelta::seconds(1);
+        let half = (end - next).num_seconds() / 2;
+        if half < 1 {
+            return None;
+        }
+        // Rows per second so far, times the seconds left: the rows the rest likely holds.
+        let (first, rows) = self.density?;
+        let read_over = (last - first).num_milliseconds();
+        if rows == 0 || read_over <= 0 {
+            return None;
+        }
+        let left = (end - last).num_milliseconds() as f64 * rows as f64 / read_over as f64;
+        if left < MIN_SHARED_PAGES * self.run.page_size as f64 {
+            return None;
+        }
+        let (mut spans, covered) = self.after_last_row()?;
+        let rest = spans.pop().filter(|span| span.start == Some(next))?;
+        let middle = next + TimeDelta::seconds(half);
+        spans.push(Span {
+            end: Some(middle),
+            ..rest.clone()
+        });
+        spans.push(Span {
+            start: Some(middle),
+            ..rest
+        });
+        Some((spans, covered))
+    }
+
     /// Adds a decoded page to the open file and its spool, and to the window's progress.
     fn keep(&mut self, page: &DecodedPage, body: &[u8]) -> Result<()> {
         if page.rows > 0 {
@@ -214,6 +270,11 @@ impl Reader<'_> {
                 Ok(())
             })?;
             self.tally.seconds.write += started.elapsed().as_secs_f64();
+        }
+        if let Some((_, rows)) = &mut self.density {
+            *rows += page.rows as u64;
+        } else if let Some((micros, _)) = &page.last_cursor {
+            self.density = Utc.timestamp_micros(*micros).single().map(|at| (at, 0));
         }
         self.progress.pages += 1;
         self.progress.rows += page.rows as u64;

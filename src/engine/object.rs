@@ -109,6 +109,12 @@ impl<'a> ObjectRun<'a> {
         )
     }
 
+    /// Whether some of the run's window readers have nothing to read: no window of any object
+    /// waits for one.
+    pub(super) fn readers_idle(&self) -> bool {
+        self.context.window_permits.available_permits() > 0
+    }
+
     fn with_summary(&self, f: impl FnOnce(&mut ObjectSummary)) {
         f(&mut self.summary.lock().unwrap_or_else(|p| p.into_inner()));
     }
@@ -240,6 +246,7 @@ impl<'a> ObjectRun<'a> {
         self.stopping()?;
         let (end, tally) = fetch::read_window(self, &window).await?;
         self.with_summary(|s| {
+            s.windows += 1;
             s.pages += tally.pages;
             s.rows += tally.rows;
             s.files += tally.files;

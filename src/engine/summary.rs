@@ -32,6 +32,8 @@ pub struct ObjectSummary {
     pub status: String,
     pub table: String,
     pub rows: u64,
+    /// Windows read: planned, resumed, and split off while reading.
+    pub windows: u64,
     pub pages: u64,
     pub files: u64,
     pub bytes: u64,

@@ -39,8 +39,10 @@ async fn random_changes_and_kills_converge_to_the_source() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_203_u64);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Pages of 5 rows give a small tenant many pages: more places to die, and windows long
+    // enough to be shared with idle readers.
     let extra = Extra {
-        zuora: Some("max_retries = 6\nretry_budget = \"1m\"\n".into()),
+        zuora: Some("max_retries = 6\nretry_budget = \"1m\"\npage_size = 5\n".into()),
         sync: "lag = \"20s\"\ndeletes = \"data_query\"\ndelete_check_interval = \"0s\"\n\
                backfill_windows = 3\n"
             .into(),

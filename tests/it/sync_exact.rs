@@ -1,6 +1,6 @@
 //! A whole emulated tenant lands in DuckDB exactly, and a second sync changes nothing.
 
-use crate::support::{Setup, checkpoint_status, dump};
+use crate::support::{Extra, Setup, checkpoint_status, dump};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_cell_of_every_table_matches_the_tenant_and_a_second_sync_changes_nothing() {
@@ -130,4 +130,29 @@ async fn objects_object_query_does_not_serve_are_skipped_unless_asked_for() {
         "{}",
         crate::support::describe(&named)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_window_is_shared_with_idle_readers_and_no_row_is_read_twice() {
+    let setup = Setup::with(
+        40,
+        Some(&["Contact"]),
+        Extra {
+            zuora: Some("page_size = 5\nmax_retries = 2\nretry_budget = \"5s\"\n".into()),
+            sync: "backfill_windows = 1\nmax_parallel_windows = 4\n".into(),
+            ..Extra::default()
+        },
+    )
+    .await;
+    let summary = setup.sync_ok().await;
+    let contact = &summary["objects"]["Contact"];
+    // One window was planned; the readers left idle took halves of its rest.
+    assert!(contact["windows"].as_u64().unwrap() > 1, "{contact}");
+    // Each share starts right after the last row read: nothing is read twice.
+    assert_eq!(
+        contact["rows"].as_u64().unwrap() as usize,
+        setup.emulator.row_count("Contact"),
+        "{contact}"
+    );
+    setup.assert_warehouse_matches(&["Contact".to_string()]);
 }
