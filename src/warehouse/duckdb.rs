@@ -15,7 +15,19 @@ use super::{CopyOutcome, MergeOutcome, Warehouse};
 use crate::error::{Error, Result};
 use crate::schema::ObjectSchema;
 use crate::stage::Stage;
-use crate::write::read_batches;
+use crate::write::batch_reader;
+
+/// Why work on the connection failed: DuckDB itself, or something of ours along the way.
+enum Failure {
+    DuckDb(duckdb::Error),
+    Ours(Error),
+}
+
+impl From<duckdb::Error> for Failure {
+    fn from(e: duckdb::Error) -> Self {
+        Failure::DuckDb(e)
+    }
+}
 
 /// The ledger of loaded files lives beside the tables it fed.
 const LEDGER: &str = "_zuora_sync_loaded_files";
@@ -76,12 +88,27 @@ impl DuckDbWarehouse {
         work: impl FnOnce(&mut Connection) -> duckdb::Result<T> + Send + 'static,
         what: String,
     ) -> Result<T> {
+        self.with_conn_or(move |conn| work(conn).map_err(Failure::DuckDb), what)
+            .await
+    }
+
+    /// Like `with_conn`, for work that can also fail for reasons of ours (a staged file that
+    /// cannot be read), which keep their own message.
+    async fn with_conn_or<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> std::result::Result<T, Failure> + Send + 'static,
+        what: String,
+    ) -> Result<T> {
         let conn = Arc::clone(&self.conn);
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut conn)
-                .map_err(|e| Error::Destination(format!("{what} in {}: {e}", path.display())))
+            work(&mut conn).map_err(|failure| match failure {
+                Failure::DuckDb(e) => {
+                    Error::Destination(format!("{what} in {}: {e}", path.display()))
+                }
+                Failure::Ours(e) => e,
+            })
         })
         .await
         .expect("DuckDB work does not panic")
@@ -236,32 +263,35 @@ impl DuckDbWarehouse {
             return Ok(None);
         }
 
-        let bytes = self.stage.get(name).await?;
-        let batches = read_batches(bytes)?
-            .into_iter()
-            .map(|batch| conform(&batch, landing_schema, name))
-            .collect::<Result<Vec<_>>>()?;
-        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        // Batches are decoded one at a time inside the transaction, so a large file never sits
+        // in memory twice (as Arrow and in DuckDB); a file that fails halfway loads nothing.
+        let batches = batch_reader(self.stage.get(name).await?)?;
         let landing = landing_name(&schema.table);
         let db_schema = self.schema.clone();
         let record = format!("INSERT INTO {ledger} (table_name, file, rows) VALUES (?, ?, ?)");
-        let file = name.to_string();
-        self.with_conn(
-            move |conn| {
-                let tx = conn.transaction()?;
-                {
-                    let mut appender = tx.appender_to_db(&landing, &db_schema)?;
-                    for batch in batches {
-                        appender.append_record_batch(batch)?;
+        let (file, layout) = (name.to_string(), Arc::clone(landing_schema));
+        let rows = self
+            .with_conn_or(
+                move |conn| {
+                    let tx = conn.transaction()?;
+                    let mut rows = 0;
+                    {
+                        let mut appender = tx.appender_to_db(&landing, &db_schema)?;
+                        for batch in batches {
+                            let batch = conform(&batch.map_err(Failure::Ours)?, &layout, &file)
+                                .map_err(Failure::Ours)?;
+                            rows += batch.num_rows() as u64;
+                            appender.append_record_batch(batch)?;
+                        }
+                        appender.flush()?;
                     }
-                    appender.flush()?;
-                }
-                tx.execute(&record, params![table, file, rows as i64])?;
-                tx.commit()
-            },
-            format!("loading {name} into {}", landing_name(&schema.table)),
-        )
-        .await?;
+                    tx.execute(&record, params![table, file, rows as i64])?;
+                    tx.commit()?;
+                    Ok(rows)
+                },
+                format!("loading {name} into {}", landing_name(&schema.table)),
+            )
+            .await?;
         Ok(Some(rows))
     }
 }

@@ -11,11 +11,12 @@ use crate::{Error, Result};
 /// small enough to keep a wide table's batch to a few megabytes.
 const READ_BATCH_ROWS: usize = 8192;
 
-/// Every row of a Parquet file held in memory, as batches with the schema it was written with
-/// (time zones included, from the Arrow schema stored in the file's metadata).
-pub fn read_batches(bytes: Bytes) -> Result<Vec<RecordBatch>> {
+/// The rows of a Parquet file as batches with the schema it was written with (time zones
+/// included, from the Arrow schema stored in the file's metadata), decoded one at a time as
+/// they are taken, so that a loader holds one batch rather than the whole file.
+pub fn batch_reader(bytes: Bytes) -> Result<impl Iterator<Item = Result<RecordBatch>> + Send> {
     let size = bytes.len();
-    let failed = |e: &dyn std::fmt::Display| {
+    let failed = move |e: &dyn std::fmt::Display| {
         let context = format!("reading a staged Parquet file of {size} bytes");
         Error::io(context, std::io::Error::other(e.to_string()))
     };
@@ -24,5 +25,10 @@ pub fn read_batches(bytes: Bytes) -> Result<Vec<RecordBatch>> {
         .with_batch_size(READ_BATCH_ROWS)
         .build()
         .map_err(|e| failed(&e))?;
-    reader.collect::<Result<_, _>>().map_err(|e| failed(&e))
+    Ok(reader.map(move |batch| batch.map_err(|e| failed(&e))))
+}
+
+/// Every row of a Parquet file held in memory.
+pub fn read_batches(bytes: Bytes) -> Result<Vec<RecordBatch>> {
+    batch_reader(bytes)?.collect()
 }
