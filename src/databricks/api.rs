@@ -12,7 +12,7 @@ use super::statements::Outcome;
 use crate::config::{DATABRICKS_SECRET_VAR, DatabricksAuth, DatabricksConfig};
 use crate::error::{Error, Result};
 use crate::http::{
-    Grant, MAX_TOKEN_RENEWALS, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send,
+    Bearer, Grant, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send,
 };
 
 pub struct Api {
@@ -96,8 +96,9 @@ impl Api {
         self.tokens.bearer(&self.http, &self.policy).await.map(drop)
     }
 
-    /// Sends a request to `path` on the workspace, retrying per the policy and once more with a
-    /// fresh token when an OAuth token is refused. Returns the final response.
+    /// Sends a request to `path` on the workspace, retrying per the policy and again with a
+    /// new token when an OAuth token is refused. Returns the final response; a 401 that
+    /// remains is a credentials error.
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -109,16 +110,15 @@ impl Api {
             Error::Destination(format!("{path} is not a path on {}: {e}", self.host))
         })?;
         let label = format!("{method} {}", url.path());
-        let mut renewals = 0;
-        loop {
-            let bearer = self.tokens.bearer(&self.http, &self.policy).await?;
-            let response = send(&self.policy, "Databricks", &label, || {
+        let (method, url, label, body) = (&method, &url, &label, &body);
+        let send = |bearer: Bearer| async move {
+            send(&self.policy, "Databricks", label, || {
                 let request = self
                     .http
                     .request(method.clone(), url.clone())
                     .query(query)
                     .bearer_auth(bearer.value.expose());
-                match &body {
+                match body {
                     Body::None => request,
                     Body::Json(value) => request.json(value),
                     Body::Bytes(bytes) => request
@@ -126,27 +126,21 @@ impl Api {
                         .body(bytes.clone()),
                 }
             })
+            .await
+        };
+        let response = (self.tokens)
+            .send_authorized(&self.http, &self.policy, label, send)
             .await?;
-            if response.status.as_u16() == 401
-                && renewals < MAX_TOKEN_RENEWALS
-                && self.tokens.refreshes()
-            {
-                tracing::info!(request = %label, "Databricks refused the token; getting a new one");
-                self.tokens.invalidate(&bearer).await;
-                renewals += 1;
-                continue;
-            }
-            if response.status.as_u16() == 401 {
-                return Err(Error::Credentials {
-                    service: "Databricks",
-                    detail: format!(
-                        "{label} answered 401 ({}); check the token or the service principal",
-                        excerpt(&response.body)
-                    ),
-                });
-            }
-            return Ok(response);
+        if response.status.as_u16() == 401 {
+            return Err(Error::Credentials {
+                service: "Databricks",
+                detail: format!(
+                    "{label} answered 401 ({}); check the token or the service principal",
+                    excerpt(&response.body)
+                ),
+            });
         }
+        Ok(response)
     }
 
     /// The principal that grants name: the service principal's application id, or for a

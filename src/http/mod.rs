@@ -7,7 +7,7 @@ mod token;
 
 pub use retry::{Backoff, RetryPolicy, is_retryable_status, retry_after};
 pub use send::{Response, send, send_limited};
-pub use token::{Bearer, Grant, MAX_TOKEN_RENEWALS, TokenEndpoint, TokenSource};
+pub use token::{Bearer, Grant, TokenEndpoint, TokenSource};
 
 /// At most this much of a response body goes into an error message.
 const EXCERPT: usize = 300;

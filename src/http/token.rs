@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::{RetryPolicy, excerpt, send};
+use super::{Response, RetryPolicy, excerpt, send};
 use crate::config::Secret;
 use crate::error::{Error, Result};
 
@@ -40,7 +40,7 @@ pub struct TokenEndpoint {
 /// More than once, because with many requests in flight a token fetched for the retry can be
 /// revoked by the same event that revoked the one before; a refused new token after that is a
 /// credentials problem.
-pub const MAX_TOKEN_RENEWALS: u32 = 3;
+const MAX_TOKEN_RENEWALS: u32 = 3;
 
 pub struct TokenSource {
     source: Source,
@@ -120,6 +120,35 @@ impl TokenSource {
         };
         *current = Some(token);
         Ok(bearer)
+    }
+
+    /// Sends a request (`send`, given a valid token) and, while the service answers 401 to an
+    /// OAuth token, again with a new token, at most [`MAX_TOKEN_RENEWALS`] times. Returns the
+    /// last response, whatever its status.
+    pub async fn send_authorized<F>(
+        &self,
+        http: &reqwest::Client,
+        policy: &RetryPolicy,
+        label: &str,
+        mut send: impl FnMut(Bearer) -> F,
+    ) -> Result<Response>
+    where
+        F: Future<Output = Result<Response>>,
+    {
+        let mut renewals = 0;
+        loop {
+            let bearer = self.bearer(http, policy).await?;
+            let response = send(bearer.clone()).await?;
+            if response.status.as_u16() != 401
+                || renewals == MAX_TOKEN_RENEWALS
+                || !self.refreshes()
+            {
+                return Ok(response);
+            }
+            tracing::info!(request = %label, "The token was refused; getting a new one");
+            self.invalidate(&bearer).await;
+            renewals += 1;
+        }
     }
 
     /// Drops the token that a request was rejected with, unless it was already replaced.

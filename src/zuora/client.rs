@@ -12,8 +12,7 @@ use url::Url;
 use crate::config::{Secret, ZuoraConfig};
 use crate::error::{Error, Result};
 use crate::http::{
-    Grant, MAX_TOKEN_RENEWALS, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send,
-    send_limited,
+    Bearer, Grant, Response, RetryPolicy, TokenEndpoint, TokenSource, excerpt, send, send_limited,
 };
 
 pub struct ZuoraClient {
@@ -104,8 +103,7 @@ impl ZuoraClient {
     }
 
     /// Sends a request, retrying per the policy and again with a new token when Zuora rejects
-    /// the current one (at most [`MAX_TOKEN_RENEWALS`] times). Returns the final response,
-    /// whatever its status.
+    /// the current one. Returns the final response, whatever its status.
     pub(super) async fn call(
         &self,
         method: reqwest::Method,
@@ -115,10 +113,9 @@ impl ZuoraClient {
     ) -> Result<Response> {
         let url = self.base_url.join(path).expect("paths are relative");
         let label = format!("{method} /{path}");
-        let mut renewals = 0;
-        loop {
-            let bearer = self.tokens.bearer(&self.http, &self.policy).await?;
-            let response = send_limited(&self.policy, Some(&self.permits), "Zuora", &label, || {
+        let (method, url, label) = (&method, &url, &label);
+        let send = |bearer: Bearer| async move {
+            let response = send_limited(&self.policy, Some(&self.permits), "Zuora", label, || {
                 let request = self.request(method.clone(), url.clone(), query, &bearer.value);
                 match json {
                     Some(body) => request.json(body),
@@ -127,14 +124,11 @@ impl ZuoraClient {
             })
             .await?;
             self.observe_date(&response);
-            if response.status.as_u16() == 401 && renewals < MAX_TOKEN_RENEWALS {
-                tracing::info!(request = %label, "Zuora rejected the token; fetching a new one");
-                self.tokens.invalidate(&bearer).await;
-                renewals += 1;
-                continue;
-            }
-            return Ok(response);
-        }
+            Ok(response)
+        };
+        (self.tokens)
+            .send_authorized(&self.http, &self.policy, label, send)
+            .await
     }
 
     /// Downloads a result file from its pre-signed URL. The bearer token does not go with it,
