@@ -1,10 +1,10 @@
 //! The whole job as a user runs it: the `zuora-sync` binary syncs an emulated tenant (the Zuora
 //! emulator, in this process) into a fresh DuckDB file, and the run is measured from outside.
 //!
-//! Each scenario reports the rows loaded (and read), wall seconds, rows/s, the sync process's own peak
-//! memory (its `ru_maxrss`; the emulator's tenant lives in this process, not in it), and the
-//! seconds its JSON summary gives per stage, summed over objects (stages of different objects
-//! overlap, so the sums can exceed the wall time).
+//! Each scenario reports the rows loaded (and read), wall seconds, rows/s, the sync process's
+//! own peak memory (its `ru_maxrss`; the emulator's tenant lives in this process, not in it),
+//! and the seconds its JSON summary gives per stage, summed over objects (stages of different
+//! objects overlap, so the sums can exceed the wall time).
 //!
 //! - `ceiling`: pages answered at once. The engine against the machine: the emulator and the
 //!   sync share its cores.

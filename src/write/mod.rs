@@ -14,7 +14,7 @@ mod spool;
 mod tests;
 
 pub use file::{FileStats, ParquetFile};
-pub use read::{batch_reader, read_batches};
+pub use read::batch_reader;
 pub use spool::PageSpool;
 
 use parquet::basic::{Compression, ZstdLevel};

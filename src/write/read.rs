@@ -27,8 +27,3 @@ pub fn batch_reader(bytes: Bytes) -> Result<impl Iterator<Item = Result<RecordBa
         .map_err(|e| failed(&e))?;
     Ok(reader.map(move |batch| batch.map_err(|e| failed(&e))))
 }
-
-/// Every row of a Parquet file held in memory.
-pub fn read_batches(bytes: Bytes) -> Result<Vec<RecordBatch>> {
-    batch_reader(bytes)?.collect()
-}

@@ -15,6 +15,11 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use super::*;
 
+/// Every batch of a staged file, read back the way the DuckDB loader reads it.
+fn read_all(bytes: Bytes) -> crate::Result<Vec<RecordBatch>> {
+    batch_reader(bytes)?.collect()
+}
+
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Utf8, true),
@@ -76,7 +81,7 @@ fn a_written_file_reads_back_as_the_same_rows() {
 
     assert_eq!(stats.rows, 203);
     assert_eq!(stats.bytes, fs::metadata(&path).unwrap().len());
-    let read = read_batches(Bytes::from(fs::read(&path).unwrap())).unwrap();
+    let read = read_all(Bytes::from(fs::read(&path).unwrap())).unwrap();
     let expected = arrow::compute::concat_batches(&schema(), &batches).unwrap();
     let actual = arrow::compute::concat_batches(&schema(), &read).unwrap();
     assert_eq!(actual, expected);
@@ -173,7 +178,7 @@ fn create_removes_a_stale_partial_and_finish_replaces_the_old_file() {
     let stats = write(&path, &[batch(0, 3)], &WriteOptions::default());
 
     assert!(!partial.exists());
-    let read = read_batches(Bytes::from(fs::read(&path).unwrap())).unwrap();
+    let read = read_all(Bytes::from(fs::read(&path).unwrap())).unwrap();
     assert_eq!(read.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
     assert_eq!(stats.rows, 3);
 }
@@ -243,5 +248,5 @@ fn unusable_options_are_configuration_errors() {
 
 #[test]
 fn bytes_that_are_not_parquet_are_an_error() {
-    assert!(read_batches(Bytes::from_static(b"not parquet at all")).is_err());
+    assert!(read_all(Bytes::from_static(b"not parquet at all")).is_err());
 }
